@@ -84,20 +84,29 @@ class O2FAssignResult:
         )
 
 
-def _check(name: str, tensor: Tensor, shape: tuple, finite: bool = True) -> None:
-    """Raise a ValueError naming the argument when its shape or values are wrong.
-
-    ``shape`` holds ints or None (any size) per dimension.
-    """
+def _check_shape(name: str, tensor: Tensor, shape: tuple) -> None:
+    """Raise a ValueError naming the argument when its shape is wrong (None = any size)."""
     if tensor.dim() != len(shape) or any(
         want is not None and got != want for got, want in zip(tensor.shape, shape)
     ):
         expected = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"O2FAssigner.assign: {name} has shape {tuple(tensor.shape)}, "
                          f"expected {expected}")
-    if finite and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-        raise ValueError(f"O2FAssigner.assign: {name} contains NaN or inf; check the model "
-                         f"outputs (diverged training?) or the annotations")
+
+
+def _check_finite(named_tensors: dict) -> None:
+    """Raise a ValueError naming the first argument that holds NaN or inf.
+
+    One float32 sum per tensor and a single device sync: a sum is non-finite exactly when an
+    element is (these inputs are far too small to overflow float32).
+    """
+    names = list(named_tensors)
+    sums = torch.stack([named_tensors[n].sum(dtype=torch.float32) for n in names])
+    finite = torch.isfinite(sums).tolist()
+    for name, ok in zip(names, finite):
+        if not ok:
+            raise ValueError(f"O2FAssigner.assign: {name} contains NaN or inf; check the model "
+                             f"outputs (diverged training?) or the annotations")
 
 
 def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
@@ -108,14 +117,21 @@ def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
 
 
 def pairwise_iou(gt_boxes: Tensor, pred_boxes: Tensor) -> Tensor:
-    """IoU (num_gts, num_points) of xyxy boxes; union clamped to IOU_UNION_EPS, areas not +1."""
-    top_left = torch.maximum(gt_boxes[:, None, :2], pred_boxes[None, :, :2])
-    bottom_right = torch.minimum(gt_boxes[:, None, 2:], pred_boxes[None, :, 2:])
+    """IoU (num_gts, num_points) of all xyxy box pairs; same conventions as ``aligned_iou``."""
+    num_gts, num_points = gt_boxes.shape[0], pred_boxes.shape[0]
+    return aligned_iou(gt_boxes[:, None].expand(-1, num_points, -1).reshape(-1, 4),
+                       pred_boxes[None].expand(num_gts, -1, -1).reshape(-1, 4)
+                       ).view(num_gts, num_points)
+
+
+def aligned_iou(boxes: Tensor, other: Tensor) -> Tensor:
+    """IoU (K,) of aligned xyxy box pairs; union clamped to IOU_UNION_EPS, areas without +1."""
+    top_left = torch.maximum(boxes[:, :2], other[:, :2])
+    bottom_right = torch.minimum(boxes[:, 2:], other[:, 2:])
     inter = (bottom_right - top_left).clamp(min=0).prod(dim=-1)
-    gt_area = (gt_boxes[:, 2:] - gt_boxes[:, :2]).clamp(min=0).prod(dim=-1)
-    pred_area = (pred_boxes[:, 2:] - pred_boxes[:, :2]).clamp(min=0).prod(dim=-1)
-    union = (gt_area[:, None] + pred_area[None, :] - inter).clamp(min=IOU_UNION_EPS)
-    return inter / union
+    area = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(dim=-1)
+    other_area = (other[:, 2:] - other[:, :2]).clamp(min=0).prod(dim=-1)
+    return inter / (area + other_area - inter).clamp(min=IOU_UNION_EPS)
 
 
 class O2FAssigner:
@@ -192,18 +208,16 @@ class O2FAssigner:
             O2FAssignResult: per-point labels, all fields (N,), on the inputs' device.
         """
         num_points, num_gts = scores.shape[0], gt_boxes.shape[0]
-        _check("scores", scores, (None, None))
-        _check("pred_boxes", pred_boxes, (num_points, 4))
-        _check("points", points, (num_points, 2))
-        _check("strides", strides, (num_points,))
-        _check("gt_boxes", gt_boxes, (None, 4))
-        _check("gt_labels", gt_labels, (num_gts,))
-        if gt_centers is not None:
-            _check("gt_centers", gt_centers, (num_gts, 2))
-        if ignore_boxes is not None:
-            _check("ignore_boxes", ignore_boxes, (None, 4))
-        if quality is not None:
-            _check("quality", quality, (num_gts, num_points))
+        named = dict(scores=(scores, (None, None)), pred_boxes=(pred_boxes, (num_points, 4)),
+                     points=(points, (num_points, 2)), strides=(strides, (num_points,)),
+                     gt_boxes=(gt_boxes, (None, 4)), gt_labels=(gt_labels, (num_gts,)),
+                     gt_centers=(gt_centers, (num_gts, 2)), ignore_boxes=(ignore_boxes, (None, 4)),
+                     quality=(quality, (num_gts, num_points)))
+        named = {name: pair for name, pair in named.items() if pair[0] is not None}
+        for name, (tensor, shape) in named.items():
+            _check_shape(name, tensor, shape)
+        _check_finite({name: tensor for name, (tensor, _) in named.items()
+                       if tensor.is_floating_point()})
         if num_gts and (int(gt_labels.min()) < 0 or int(gt_labels.max()) >= scores.shape[1]):
             raise ValueError(f"O2FAssigner.assign: gt_labels must lie in [0, {scores.shape[1]}), "
                              f"got range [{int(gt_labels.min())}, {int(gt_labels.max())}]")
@@ -227,54 +241,70 @@ class O2FAssigner:
                        points: Tensor, strides: Tensor, gt_boxes: Tensor, gt_labels: Tensor,
                        temperature: float, gt_centers: Tensor | None,
                        quality: Tensor | None) -> None:
-        """Fill ``result`` in place for M >= 1 objects and N >= 1 points (float32 inputs)."""
+        """Fill ``result`` in place for M >= 1 objects and N >= 1 points (float32 inputs).
+
+        Works on the P (object, candidate point) pairs only, not on dense (M, N) matrices: an
+        object has a few dozen candidates among ~20k points, so this is what keeps the assignment
+        cheaper than FCOS's own target computation. Ties break towards the lower point index
+        (top-k, certain positive) and the lower object index (conflicts).
+        """
         num_gts, num_points = gt_boxes.shape[0], points.shape[0]
+        device = points.device
         if gt_centers is None:
             gt_centers = (gt_boxes[:, :2] + gt_boxes[:, 2:]) / 2
-        candidates = self.candidate_mask(points, strides, gt_boxes, gt_centers)      # (M, N)
-        overlap = pairwise_iou(gt_boxes, pred_boxes) if quality is None else quality  # (M, N)
-        prob = scores[:, gt_labels].T                                                # (M, N)
+        pair_gt, pair_point = self.candidate_mask(points, strides, gt_boxes,
+                                                  gt_centers).nonzero(as_tuple=True)  # (P,)
+        if pair_gt.numel() == 0:
+            return
+        if quality is None:
+            overlap = aligned_iou(gt_boxes[pair_gt], pred_boxes[pair_point])
+        else:
+            overlap = quality[pair_gt, pair_point]
+        prob = scores[pair_point, gt_labels[pair_gt]]                                  # (P,)
         ranking = prob.pow(1 - self.alpha) * overlap.clamp(min=0).pow(self.alpha)
-        ranking = torch.where(candidates, ranking, torch.zeros_like(ranking))
 
         # Top-k per object, k_j capped by its candidates with IoU > 0; S = 0 is never labelled.
-        num_picks = min(1 + self.num_ambiguous, num_points)
-        k_per_gt = ((candidates & (overlap > 0)).sum(dim=1)).clamp(max=num_picks)    # (M,)
-        top_scores, top_idx = ranking.topk(num_picks, dim=1)                         # (M, k)
-        rank = torch.arange(num_picks, device=ranking.device)
-        keep = (rank[None, :] < k_per_gt[:, None]) & (top_scores > 0)
-        picked = torch.zeros_like(ranking)                                           # (M, N)
-        picked.scatter_(1, top_idx, torch.where(keep, top_scores, torch.zeros_like(top_scores)))
+        # Pairs sorted by object, then by S descending (stable: the lower point index first).
+        num_picks = 1 + self.num_ambiguous
+        k_per_gt = torch.zeros(num_gts, dtype=torch.long, device=device).index_add_(
+            0, pair_gt, (overlap > 0).long()).clamp(max=num_picks)                   # (M,)
+        order = ranking.argsort(descending=True, stable=True)
+        order = order[pair_gt[order].argsort(stable=True)]
+        pairs_per_gt = torch.bincount(pair_gt, minlength=num_gts)
+        first_pair = pairs_per_gt.cumsum(0) - pairs_per_gt
+        rank = torch.arange(order.numel(), device=device) - first_pair[pair_gt[order]]
+        picked = order[(rank < k_per_gt[pair_gt[order]]) & (ranking[order] > 0)]      # (K,)
+        pick_gt, pick_point, pick_score = pair_gt[picked], pair_point[picked], ranking[picked]
 
-        # Conflicts: each point goes to the object that ranks it highest (argmax: lower index on
+        # Conflicts: each point goes to the object that ranks it highest (lower object index on
         # ties); an object that loses a point takes no replacement.
-        best_score, best_gt = picked.max(dim=0)                                      # (N,)
-        labelled = best_score > 0
-        owner = torch.where(labelled, best_gt, torch.full_like(best_gt, -1))
-        won = picked * (owner[None, :] == torch.arange(num_gts, device=owner.device)[:, None])
+        best_score = torch.zeros(num_points, device=device).scatter_reduce(
+            0, pick_point, pick_score, reduce="amax")                                  # (N,)
+        is_best = pick_score == best_score[pick_point]
+        owner = torch.full((num_points,), num_gts, dtype=torch.long, device=device)
+        owner.scatter_reduce_(0, pick_point[is_best], pick_gt[is_best], reduce="amin")
+        won = pick_gt == owner[pick_point]
+        won_gt, won_point, won_score = pick_gt[won], pick_point[won], pick_score[won]
+        won_prob = prob[picked][won]
 
-        # Certain positive: the best point each object kept (argmax over its won scores).
-        has_points = won.max(dim=1).values > 0                                       # (M,)
-        certain_idx = won.argmax(dim=1)[has_points]
-        certain = torch.zeros(num_points, dtype=torch.bool, device=owner.device)
-        certain[certain_idx] = True
-        ambiguous = labelled & ~certain
+        # Certain positive: the best point each object kept (lower point index on ties).
+        best_kept = torch.zeros(num_gts, device=device).scatter_reduce(
+            0, won_gt, won_score, reduce="amax")                                       # (M,)
+        is_top = won_score == best_kept[won_gt]
+        certain_point = torch.full((num_gts,), num_points, dtype=torch.long, device=device)
+        certain_point.scatter_reduce_(0, won_gt[is_top], won_point[is_top], reduce="amin")
+        won_certain = won_point == certain_point[won_gt]
 
         # Ambiguous targets: p relative to the best p among the object's ambiguous points, times T.
-        safe_owner = owner.clamp(min=0)
-        point_prob = prob.gather(0, safe_owner[None, :])[0]                          # (N,)
-        amb_prob = torch.where(ambiguous, point_prob, torch.zeros_like(point_prob))
-        max_amb_prob = torch.zeros(num_gts, device=owner.device).scatter_reduce(
-            0, safe_owner, amb_prob, reduce="amax", include_self=True)               # (M,)
-        denom = max_amb_prob[safe_owner].clamp(min=torch.finfo(torch.float32).tiny)
-        soft = (point_prob / denom * temperature).clamp(max=temperature)
+        max_ambiguous_prob = torch.zeros(num_gts, device=device).scatter_reduce(
+            0, won_gt, torch.where(won_certain, torch.zeros_like(won_prob), won_prob),
+            reduce="amax")                                                             # (M,)
+        denom = max_ambiguous_prob[won_gt].clamp(min=torch.finfo(torch.float32).tiny)
+        soft = (won_prob / denom * temperature).clamp(max=temperature)
 
-        result.assigned_gt = owner
-        result.labels = torch.where(labelled, gt_labels[safe_owner], owner)
-        result.certain = certain
-        result.soft_targets = torch.where(
-            certain, torch.ones_like(soft), torch.where(ambiguous, soft, torch.zeros_like(soft)))
-        result.weights = torch.where(
-            certain, torch.ones_like(soft),
-            torch.where(ambiguous, torch.full_like(soft, self.ambiguous_weight),
-                        torch.zeros_like(soft)))
+        result.assigned_gt[won_point] = won_gt
+        result.labels[won_point] = gt_labels[won_gt]
+        result.certain[won_point] = won_certain
+        result.soft_targets[won_point] = torch.where(won_certain, torch.ones_like(soft), soft)
+        result.weights[won_point] = torch.where(
+            won_certain, torch.ones_like(soft), torch.full_like(soft, self.ambiguous_weight))
