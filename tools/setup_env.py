@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""One-command, idempotent environment setup for o2f (run by `make setup`).
+
+What it does, in order (each step is skipped when already done):
+
+1. creates ``.venv`` with Python 3.11 (re-creates it when it is missing or broken);
+2. installs the pinned stack from ``constraints.txt`` (the one pin file);
+3. builds the mmcv 2.1.0 wheel from its sdist ONCE and caches it outside the repository in
+   ``$O2F_WHEEL_CACHE`` (default ``~/.cache/o2f/wheels``), in a sub-folder per variant
+   (``cpu-...`` or ``cuda<ver>-...``) so that a CPU wheel is never reused on a GPU machine;
+4. installs that wheel, mmdet, the final setuptools pin and the repository itself (editable);
+5. checks the imports, then writes a stamp (hash of constraints.txt + pyproject.toml, Python
+   version, variant). With a valid stamp and a passing import check, a re-run takes seconds.
+
+Only the standard library is used here: this runs with the system python3.11, before .venv exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = REPO / ".venv"
+VPY = VENV / "bin" / "python"
+CONSTRAINTS = REPO / "constraints.txt"
+PYPROJECT = REPO / "pyproject.toml"
+STAMP = VENV / ".o2f-setup-stamp.json"
+MMCV_VERSION = "2.1.0"
+PYTHON_WANTED = (3, 11)
+# Bump when the install steps change in a way that existing environments must pick up.
+SETUP_VERSION = 1
+
+# Top-level packages; exact versions (of every dependency too) come from constraints.txt.
+BASE_PACKAGES = [
+    "torch",
+    "torchvision",
+    "numpy",
+    "mmengine",
+    "scipy",
+    "pycocotools",
+    "pytest",
+    "onnx",
+    "onnxruntime",
+    "ruff",
+    "ninja",
+    "wheel",
+]
+# The check that a finished setup must pass (kept in sync with README.md).
+VERIFY = (
+    "import pkg_resources, importlib.util as u; "
+    "import mmdet, mmdet.models; from mmcv.ops import nms, batched_nms; "
+    "import mmengine.utils.package_utils; "
+    "pkgs = ('o2f_core', 'o2f_det', 'o2f_seg', 'o2f_crowd'); "
+    "missing = [p for p in pkgs if u.find_spec(p) is None]; "
+    "assert not missing, f'editable install missing {missing}'"
+)
+# The quick check of a stamped re-run (torch's import dominates it): pkg_resources, torch with
+# mmcv's compiled ops loaded against it, and mmdet, mmengine and the repo packages findable.
+QUICK_CHECK = (
+    "import importlib.util as u, pkg_resources, torch, mmcv._ext; "
+    "pkgs = ('mmdet', 'mmengine', 'o2f_core', 'o2f_det', 'o2f_seg', 'o2f_crowd'); "
+    "missing = [p for p in pkgs if u.find_spec(p) is None]; "
+    "assert not missing, f'not importable: {missing}'"
+)
+PROGRESS_EVERY_S = 20.0
+
+
+def log(msg: str) -> None:
+    print(f"[setup {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def die(msg: str, code: int = 1) -> None:
+    print(f"[setup] ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    res = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        die(
+            f"command failed (exit {res.returncode}): {' '.join(str(c) for c in cmd)}\n"
+            "        Fix the cause above and re-run `make setup` (finished steps are skipped)."
+        )
+
+
+def pip_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONNOUSERSITE="1")
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def pip(*args: str, env: dict[str, str] | None = None) -> None:
+    run([str(VPY), "-m", "pip", *args], env=env or pip_env())
+
+
+def read_pins() -> tuple[dict[str, str], str]:
+    """Return ({name: 'name==ver'}, build_setuptools_requirement) from constraints.txt."""
+    pins: dict[str, str] = {}
+    build_st = ""
+    for line in CONSTRAINTS.read_text().splitlines():
+        m = re.match(r"^#\s*o2f-build:\s*(\S+)", line)
+        if m:
+            build_st = m.group(1)
+            continue
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name = re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower().replace("_", "-")
+        pins[name] = line
+    if not build_st:
+        die("constraints.txt lacks the '# o2f-build: setuptools==...' line (mmcv build)")
+    for required in ("torch", "mmcv", "mmdet", "setuptools"):
+        if required not in pins:
+            die(f"constraints.txt has no pin for {required}")
+    return pins, build_st
+
+
+def pinned_version(pins: dict[str, str], name: str) -> str:
+    m = re.search(r"==\s*([^\s;,]+)", pins[name])
+    if not m:
+        die(f"constraints.txt must pin {name} exactly (==), got {pins[name]!r}")
+    return m.group(1)
+
+
+# ----------------------------------------------------------------------------- python and the venv
+def find_python() -> str:
+    if not os.environ.get("O2F_PYTHON") and sys.version_info[:2] == PYTHON_WANTED:
+        return sys.executable
+    cand = os.environ.get("O2F_PYTHON") or "python3.11"
+    exe = shutil.which(cand) or (cand if Path(cand).exists() else None)
+    if not exe:
+        die(f"{cand} not found: install Python 3.11 or point O2F_PYTHON at it")
+    out = subprocess.run(
+        [exe, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True
+    )
+    ver = tuple(int(x) for x in out.stdout.split()) if out.returncode == 0 else ()
+    if ver != PYTHON_WANTED:
+        die(f"{exe} is Python {ver}, need {'.'.join(map(str, PYTHON_WANTED))}")
+    return exe
+
+
+def venv_python_ok() -> bool:
+    if not VPY.exists():
+        return False
+    res = subprocess.run(
+        [str(VPY), "-c", "import sys, pip; print(*sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+    )
+    return res.returncode == 0 and tuple(map(int, res.stdout.split())) == PYTHON_WANTED
+
+
+def ensure_venv(base_python: str) -> None:
+    if venv_python_ok():
+        return
+    if VENV.exists():
+        log(f"{VENV} is broken or not Python 3.11: re-creating it")
+        shutil.rmtree(VENV)
+    log(f"creating {VENV} with {base_python}")
+    run([base_python, "-m", "venv", str(VENV)])
+
+
+# ----------------------------------------------------------------------------- variant (cpu / cuda)
+def detect_variant(torch_version: str) -> tuple[str, bool]:
+    """('cpu-torch2.14.1-cp311', False) or ('cuda12.4-torch2.14.1-cp311', True)."""
+    tag = f"torch{torch_version}-cp{PYTHON_WANTED[0]}{PYTHON_WANTED[1]}"
+    nvcc = shutil.which("nvcc")
+    gpu = False
+    if shutil.which("nvidia-smi"):
+        res = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        gpu = res.returncode == 0 and "GPU" in res.stdout
+    if nvcc and gpu:
+        out = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+        m = re.search(r"release (\d+\.\d+)", out)
+        return f"cuda{m.group(1) if m else 'unknown'}-{tag}", True
+    return f"cpu-{tag}", False
+
+
+# ----------------------------------------------------------------------------- the mmcv wheel
+def wheel_cache_root() -> Path:
+    return Path(os.environ.get("O2F_WHEEL_CACHE") or Path.home() / ".cache" / "o2f" / "wheels")
+
+
+def cached_mmcv_wheel(cache: Path) -> Path | None:
+    wheels = sorted(cache.glob(f"mmcv-{MMCV_VERSION}-*.whl"))
+    return wheels[-1] if wheels else None
+
+
+def count_sources(src: Path, cuda: bool) -> int:
+    csrc = src / "mmcv" / "ops" / "csrc"
+    n = len(list((csrc / "pytorch").glob("*.cpp")))
+    n += len(list((csrc / "pytorch" / "cpu").glob("*.cpp")))
+    if cuda:
+        n += len(list((csrc / "pytorch" / "cuda").glob("*.cu")))
+        n += len(list((csrc / "pytorch" / "cuda").glob("*.cpp")))
+    return n
+
+
+def build_mmcv_wheel(cache: Path, cuda: bool, build_setuptools: str) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    logs = cache.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"mmcv-{MMCV_VERSION}-{cache.name}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    env = pip_env()
+    # mmcv's setup.py (run by `pip download` to read its metadata, and by the build) imports
+    # pkg_resources, which setuptools>=70 broke for it: pin the build setuptools first.
+    log(
+        f"installing {build_setuptools} for the build (pip warns that torch wants setuptools>=77: "
+        "expected, setup re-pins it after the build)"
+    )
+    pip("install", build_setuptools)
+    tmp = Path(tempfile.mkdtemp(prefix="o2f-mmcv-build-"))  # outside the repo, never on sys.path
+    keep_tmp = False
+    try:
+        pip(
+            "download",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(tmp),
+            f"mmcv=={MMCV_VERSION}",
+            env=env,
+        )
+        sdists = list(tmp.glob(f"mmcv-{MMCV_VERSION}.tar.gz"))
+        if not sdists:
+            die(f"pip download gave no mmcv-{MMCV_VERSION}.tar.gz in {tmp}")
+        with tarfile.open(sdists[0]) as tf:
+            try:
+                tf.extractall(tmp, filter="data")
+            except TypeError:  # Python < 3.11.4 has no extraction filters
+                tf.extractall(tmp)
+        src = tmp / f"mmcv-{MMCV_VERSION}"
+        setup_py = src / "setup.py"
+        text = setup_py.read_text()
+        if "'-std=c++17'" not in text:
+            die("mmcv's setup.py no longer contains '-std=c++17': the C++20 patch needs a look")
+        setup_py.write_text(text.replace("'-std=c++17'", "'-std=c++20'"))  # torch 2.14 needs C++20
+
+        build_env = dict(
+            env, MAX_JOBS=os.environ.get("MAX_JOBS", str(os.cpu_count() or 2)), MMCV_WITH_OPS="1"
+        )
+        if cuda:
+            build_env["FORCE_CUDA"] = "1"
+        else:
+            build_env["FORCE_CUDA"] = "0"
+            build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv builds CUDA ops whenever torch sees a GPU
+        total = count_sources(src, cuda)
+        kind = "CUDA+CPU" if cuda else "CPU-only"
+        log(
+            f"building the mmcv {MMCV_VERSION} wheel ({kind}, ~{total} objects, MAX_JOBS="
+            f"{build_env['MAX_JOBS']}); about 12 min on 2 cores. Log: {log_path}"
+        )
+        out_dir = tmp / "wheel"
+        cmd = [
+            str(VPY),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-v",
+            "-w",
+            str(out_dir),
+            ".",
+        ]
+        t0 = time.monotonic()
+        with open(log_path, "w") as fh:
+            fh.write("$ " + " ".join(cmd) + f"\n(cwd {src})\n")
+            fh.flush()
+            proc = subprocess.Popen(
+                cmd,
+                cwd=src,
+                env=build_env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            while True:
+                try:
+                    rc = proc.wait(timeout=PROGRESS_EVERY_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    done = sum(1 for _ in (src / "build").rglob("*.o"))
+                    el = int(time.monotonic() - t0)
+                    eta = ""
+                    if 0 < done < total:
+                        left = int(el * (total - done) / done)
+                        eta = f", ~{left // 60}m{left % 60:02d}s left"
+                    elif done >= total:
+                        eta = ", linking"
+                    log(
+                        f"mmcv build: {el // 60}m{el % 60:02d}s elapsed, {done}/{total} objects "
+                        f"compiled{eta}"
+                    )
+        el = int(time.monotonic() - t0)
+        if rc != 0:
+            keep_tmp = True
+            tail = log_path.read_text(errors="replace").splitlines()[-40:]
+            print(
+                "\n".join(
+                    [
+                        "",
+                        "---- last lines of the mmcv build log ----",
+                        *tail,
+                        "------------------------------------------",
+                    ]
+                ),
+                file=sys.stderr,
+            )
+            die(
+                f"the mmcv {MMCV_VERSION} wheel build failed after {el // 60}m{el % 60:02d}s "
+                f"(exit {rc}).\n        Full log: {log_path}\n        Sources kept in: {src}\n"
+                "        Retry: fix the cause, then run `make setup` again (it rebuilds from a "
+                "fresh sdist); on a small machine try `MAX_JOBS=1 make setup`."
+            )
+        wheels = list(out_dir.glob(f"mmcv-{MMCV_VERSION}-*.whl"))
+        if not wheels:
+            keep_tmp = True
+            die(f"the mmcv build reported success but left no wheel in {out_dir}; log: {log_path}")
+        dest = cache / wheels[0].name
+        shutil.copy2(wheels[0], dest.with_suffix(".part"))
+        os.replace(dest.with_suffix(".part"), dest)  # atomic: a half-copied wheel is never cached
+        log(f"mmcv wheel built in {el // 60}m{el % 60:02d}s and cached: {dest}")
+        return dest
+    finally:
+        if not keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- stamp and checks
+def stamp_key(variant: str) -> dict[str, str]:
+    h = hashlib.sha256()
+    for p in (CONSTRAINTS, PYPROJECT):
+        h.update(p.read_bytes())
+    return {
+        "inputs_sha256": h.hexdigest(),
+        "setup_version": SETUP_VERSION,
+        "python": "{}.{}".format(*PYTHON_WANTED),
+        "variant": variant,
+    }
+
+
+def check(code: str) -> tuple[bool, str]:
+    res = subprocess.run(
+        [str(VPY), "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO / "tools",
+        env=pip_env(),
+        stdin=subprocess.DEVNULL,
+    )
+    return res.returncode == 0, (res.stdout + res.stderr).strip()
+
+
+@contextlib.contextmanager
+def setup_lock():
+    """Serialise concurrent `make setup` runs on this checkout (the machine may be shared)."""
+    lock_dir = Path.home() / ".cache" / "o2f" / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(REPO).encode()).hexdigest()[:16]
+    with open(lock_dir / f"{name}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another `make setup` is running on this checkout: waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--force", action="store_true", help="ignore the stamp and re-run every step")
+    args = ap.parse_args()
+    t0 = time.monotonic()
+    pins, build_st = read_pins()
+    torch_version = pinned_version(pins, "torch")
+    variant, cuda = detect_variant(torch_version)
+
+    with setup_lock():
+        if not args.force and venv_python_ok() and STAMP.exists():
+            try:
+                stamped = json.loads(STAMP.read_text())
+            except ValueError:
+                stamped = {}
+            if stamped == stamp_key(variant):
+                ok, out = check(QUICK_CHECK)
+                if ok:
+                    log(f"environment up to date ({variant}); {time.monotonic() - t0:.1f}s")
+                    return 0
+                log(f"stamp matches but the import check failed, re-installing:\n{out[-2000:]}")
+        STAMP.unlink(missing_ok=True)
+
+        ensure_venv(find_python())
+        c = ["-c", str(CONSTRAINTS)]
+        log(f"variant: {variant}  (FORCE_CUDA={'1' if cuda else '0'} for the mmcv build)")
+        pip("install", *c, *BASE_PACKAGES, "setuptools")
+
+        cache = wheel_cache_root() / variant
+        with open(_mkparent(cache.parent / f".{variant}.lock"), "w") as fh:  # one build per cache
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            wheel = cached_mmcv_wheel(cache)
+            if wheel:
+                log(f"using the cached mmcv wheel {wheel}")
+            else:
+                wheel = build_mmcv_wheel(cache, cuda, build_st)
+        pip("install", *c, str(wheel), pins["mmdet"])
+        # The end state: setuptools >=77 for torch, <82 for mmengine's pkg_resources import.
+        pip("install", *c, pins["setuptools"])
+        pip("install", *c, "--no-build-isolation", "--no-deps", "-e", str(REPO))
+
+        ok, out = check(VERIFY)
+        if not ok:
+            die(f"the installed stack fails its import check:\n{out[-3000:]}")
+        STAMP.write_text(json.dumps(stamp_key(variant)))
+        log(f"done in {time.monotonic() - t0:.0f}s: {VENV} ({variant})")
+    return 0
+
+
+def _mkparent(p: Path) -> Path:
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
