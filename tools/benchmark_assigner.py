@@ -55,8 +55,8 @@ def random_objects(num, height, width, generator, device):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from mmengine.structures import InstanceData
     from mmdet.models.dense_heads import FCOSHead
+    from mmengine.structures import InstanceData
 
     from o2f_core import OFFICIAL_PRESET, O2FAssigner
 
@@ -85,9 +85,11 @@ def main(argv=None) -> int:
         boxes, labels = random_objects(num_objects, height, width, generator, device)
         gt = InstanceData(bboxes=boxes, labels=labels)
         o2f_s = median_seconds(
-            lambda: assigner.assign(scores, pred_boxes, points, point_strides, boxes, labels, 0.6),
+            lambda boxes=boxes, labels=labels: assigner.assign(
+                scores, pred_boxes, points, point_strides, boxes, labels, 0.6),
             args.repeats, device)
-        fcos_s = median_seconds(lambda: fcos.get_targets(fcos_points, [gt]), args.repeats, device)
+        fcos_s = median_seconds(lambda gt=gt: fcos.get_targets(fcos_points, [gt]), args.repeats,
+                                device)
         rows.append(dict(objects=num_objects, points=num_points, o2f_ms=o2f_s * 1e3,
                          fcos_ms=fcos_s * 1e3, ratio=o2f_s / fcos_s))
 

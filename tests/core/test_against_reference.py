@@ -11,13 +11,11 @@ import torch
 from o2f_core import OFFICIAL_PRESET, PAPER_PRESET, O2FAssigner
 from o2f_core.losses import box_loss, classification_loss
 
-WORKED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared/data/o2f_worked_example/single_object.pt"
+WORKED_EXAMPLE = Path(__file__).resolve().parents[1] / "data/o2f_worked_example/single_object.pt"
 
 
 @pytest.fixture(scope="module")
 def worked_example():
-    if not WORKED_EXAMPLE.exists():
-        pytest.skip(f"worked example not found at {WORKED_EXAMPLE}")
     return torch.load(WORKED_EXAMPLE, weights_only=True)
 
 
@@ -146,8 +144,8 @@ def naive_losses(scores, pred, points, gts, labels, owner, targets, weights):
         gx1, gy1, gx2, gy2 = gts[j]
         bx1, by1, bx2, by2 = pred[i]
         px, py = points[i]
-        l, r, t, b = px - gx1, gx2 - px, py - gy1, gy2 - py
-        w = math.sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b))
+        left, right, top, bottom = px - gx1, gx2 - px, py - gy1, gy2 - py
+        w = math.sqrt(min(left, right) / max(left, right) * min(top, bottom) / max(top, bottom))
         iw = max(0.0, min(bx2, gx2) - max(bx1, gx1))
         ih = max(0.0, min(by2, gy2) - max(by1, gy1))
         inter = iw * ih
@@ -172,8 +170,8 @@ def random_scene(rng, num_classes=3):
     scores = [[rng.uniform(0.01, 0.95) for _ in range(num_classes)] for _ in range(n)]
     pred = []
     for px, py in points:
-        l, t, r, b = (rng.uniform(0, 30) for _ in range(4))
-        pred.append((px - l, py - t, px + r, py + b))
+        left, top, right, bottom = (rng.uniform(0, 30) for _ in range(4))
+        pred.append((px - left, py - top, px + right, py + bottom))
     gts, labels = [], []
     for _ in range(rng.randint(0, 5)):
         w, h = rng.uniform(4, 70), rng.uniform(4, 70)

@@ -4,8 +4,13 @@ The mmengine glue (temperature hook, checkpoint loading) lives in :mod:`o2f_core
 is imported only by the packages that train with mmengine.
 """
 
-from .assigner import (OFFICIAL_CROWDHUMAN_PRESET, OFFICIAL_PRESET, PAPER_PRESET, O2FAssigner,
-                       O2FAssignResult)
+from .assigner import (
+                       OFFICIAL_CROWDHUMAN_PRESET,
+                       OFFICIAL_PRESET,
+                       PAPER_PRESET,
+                       O2FAssigner,
+                       O2FAssignResult,
+)
 from .schedule import iteration_temperature, linear_temperature
 
 __all__ = [
