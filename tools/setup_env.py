@@ -104,8 +104,10 @@ def pip_env() -> dict[str, str]:
     return env
 
 
-def pip(*args: str, env: dict[str, str] | None = None) -> None:
-    run([str(VPY), "-m", "pip", *args], env=env or pip_env())
+def pip(cmd: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """Run `pip CMD ARGS` in .venv, quietly unless O2F_VERBOSE=1 (errors always show)."""
+    quiet = [] if os.environ.get("O2F_VERBOSE") == "1" else ["-q"]
+    run([str(VPY), "-m", "pip", cmd, *quiet, *args], env=env or pip_env())
 
 
 def read_pins() -> tuple[dict[str, str], str]:
@@ -143,6 +145,12 @@ def find_python() -> str:
         return sys.executable
     cand = os.environ.get("O2F_PYTHON") or "python3.11"
     exe = shutil.which(cand) or (cand if Path(cand).exists() else None)
+    if not exe and not os.environ.get("O2F_PYTHON"):  # not on PATH: the usual install places
+        found = sorted(Path.home().glob(".pyenv/versions/3.11*/bin/python3.11"), reverse=True)
+        found += [
+            p for p in map(Path, ("/usr/local/bin/python3.11", "/usr/bin/python3.11")) if p.exists()
+        ]
+        exe = str(found[0]) if found else None
     if not exe:
         die(f"{cand} not found: install Python 3.11 or point O2F_PYTHON at it")
     out = subprocess.run(
@@ -165,14 +173,20 @@ def venv_python_ok() -> bool:
     return res.returncode == 0 and tuple(map(int, res.stdout.split())) == PYTHON_WANTED
 
 
-def ensure_venv(base_python: str) -> None:
+def remove_venv(why: str) -> None:
+    log(f"removing {VENV} ({why}); it is created again from scratch")
+    shutil.rmtree(VENV)
+
+
+def ensure_venv(base_python: str) -> bool:
+    """Create .venv unless a working Python 3.11 one is there; return True if it was created."""
     if venv_python_ok():
-        return
+        return False
     if VENV.exists():
-        log(f"{VENV} is broken or not Python 3.11: re-creating it")
-        shutil.rmtree(VENV)
+        remove_venv("broken or not Python 3.11")
     log(f"creating {VENV} with {base_python}")
     run([base_python, "-m", "venv", str(VENV)])
+    return True
 
 
 # ----------------------------------------------------------------------------- variant (cpu / cuda)
@@ -182,8 +196,11 @@ def detect_variant(torch_version: str) -> tuple[str, bool]:
     nvcc = shutil.which("nvcc")
     gpu = False
     if shutil.which("nvidia-smi"):
-        res = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-        gpu = res.returncode == 0 and "GPU" in res.stdout
+        try:
+            res = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
+            gpu = res.returncode == 0 and "GPU" in res.stdout
+        except (OSError, subprocess.TimeoutExpired):
+            gpu = False
     if nvcc and gpu:
         out = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
         m = re.search(r"release (\d+\.\d+)", out)
@@ -209,6 +226,21 @@ def count_sources(src: Path, cuda: bool) -> int:
         n += len(list((csrc / "pytorch" / "cuda").glob("*.cu")))
         n += len(list((csrc / "pytorch" / "cuda").glob("*.cpp")))
     return n
+
+
+ERROR_LINE = re.compile(r"^\s*FAILED: |error:|Error:|fatal|Killed|No space left", re.IGNORECASE)
+
+
+def report_build_failure(log_path: Path) -> None:
+    """Print the log lines that name the error (compiler/ninja), then the log's last lines."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    errors = []
+    for line in lines:
+        if ERROR_LINE.search(line) and line not in errors:
+            errors.append(line)
+    out = ["", "---- error lines in the mmcv build log (first 15) ----", *errors[:15]]
+    out += ["---- last lines of the mmcv build log ----", *lines[-25:], "-" * 42]
+    print("\n".join(out), file=sys.stderr, flush=True)
 
 
 def build_mmcv_wheel(cache: Path, cuda: bool, build_setuptools: str) -> Path:
@@ -312,18 +344,7 @@ def build_mmcv_wheel(cache: Path, cuda: bool, build_setuptools: str) -> Path:
         el = int(time.monotonic() - t0)
         if rc != 0:
             keep_tmp = True
-            tail = log_path.read_text(errors="replace").splitlines()[-40:]
-            print(
-                "\n".join(
-                    [
-                        "",
-                        "---- last lines of the mmcv build log ----",
-                        *tail,
-                        "------------------------------------------",
-                    ]
-                ),
-                file=sys.stderr,
-            )
+            report_build_failure(log_path)
             die(
                 f"the mmcv {MMCV_VERSION} wheel build failed after {el // 60}m{el % 60:02d}s "
                 f"(exit {rc}).\n        Full log: {log_path}\n        Sources kept in: {src}\n"
@@ -362,7 +383,7 @@ def check(code: str) -> tuple[bool, str]:
         [str(VPY), "-c", code],
         capture_output=True,
         text=True,
-        cwd=REPO / "tools",
+        cwd=VENV,  # not in the repo: nothing there may shadow a package
         env=pip_env(),
         stdin=subprocess.DEVNULL,
     )
@@ -384,6 +405,31 @@ def setup_lock():
         yield
 
 
+def install(pins: dict[str, str], variant: str, cuda: bool, build_st: str) -> Path:
+    """Install everything into .venv; return the mmcv wheel used."""
+    c = ["-c", str(CONSTRAINTS)]
+    log(f"variant: {variant}  (FORCE_CUDA={'1' if cuda else '0'} for the mmcv build)")
+    log("installing the pinned packages (on a fresh .venv: 1-4 min, mostly torch)")
+    pip("install", *c, *BASE_PACKAGES, "setuptools")
+
+    cache = wheel_cache_root() / variant
+    with open(_mkparent(cache.parent / f".{variant}.lock"), "w") as fh:  # one build per cache
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        wheel = cached_mmcv_wheel(cache)
+        if wheel:
+            log(f"using the cached mmcv wheel {wheel}")
+        else:
+            wheel = build_mmcv_wheel(cache, cuda, build_st)
+    log("installing mmcv, mmdet, the final setuptools and this repository (editable)")
+    # Always this wheel, even over an installed mmcv 2.1.0 (which may be the other variant's build).
+    pip("install", *c, "--force-reinstall", "--no-deps", str(wheel))
+    pip("install", *c, str(wheel), pins["mmdet"])
+    # The end state: setuptools >=77 for torch, <82 for mmengine's pkg_resources import.
+    pip("install", *c, pins["setuptools"])
+    pip("install", *c, "--no-build-isolation", "--no-deps", "-e", str(REPO))
+    return wheel
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--force", action="store_true", help="ignore the stamp and re-run every step")
@@ -394,6 +440,7 @@ def main() -> int:
     variant, cuda = detect_variant(torch_version)
 
     with setup_lock():
+        fresh = False  # True once .venv was created by this run
         if not args.force and venv_python_ok() and STAMP.exists():
             try:
                 stamped = json.loads(STAMP.read_text())
@@ -404,30 +451,25 @@ def main() -> int:
                 if ok:
                     log(f"environment up to date ({variant}); {time.monotonic() - t0:.1f}s")
                     return 0
-                log(f"stamp matches but the import check failed, re-installing:\n{out[-2000:]}")
+                # Something inside .venv broke after a good setup: re-install over it first
+                # (below); if that does not help either, .venv is created from scratch.
+                log(f"the import check of the stamped .venv failed, repairing:\n{out[-2000:]}")
         STAMP.unlink(missing_ok=True)
 
-        ensure_venv(find_python())
-        c = ["-c", str(CONSTRAINTS)]
-        log(f"variant: {variant}  (FORCE_CUDA={'1' if cuda else '0'} for the mmcv build)")
-        pip("install", *c, *BASE_PACKAGES, "setuptools")
-
-        cache = wheel_cache_root() / variant
-        with open(_mkparent(cache.parent / f".{variant}.lock"), "w") as fh:  # one build per cache
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            wheel = cached_mmcv_wheel(cache)
-            if wheel:
-                log(f"using the cached mmcv wheel {wheel}")
-            else:
-                wheel = build_mmcv_wheel(cache, cuda, build_st)
-        pip("install", *c, str(wheel), pins["mmdet"])
-        # The end state: setuptools >=77 for torch, <82 for mmengine's pkg_resources import.
-        pip("install", *c, pins["setuptools"])
-        pip("install", *c, "--no-build-isolation", "--no-deps", "-e", str(REPO))
-
-        ok, out = check(VERIFY)
-        if not ok:
-            die(f"the installed stack fails its import check:\n{out[-3000:]}")
+        while True:
+            fresh = ensure_venv(find_python()) or fresh
+            wheel = install(pins, variant, cuda, build_st)
+            ok, out = check(VERIFY)
+            if ok:
+                break
+            if fresh:
+                die(
+                    f"the installed stack fails its import check:\n{out[-3000:]}\n"
+                    f"        If mmcv fails to load, delete the cached wheel {wheel} and re-run "
+                    "`make setup` to rebuild it."
+                )
+            log(f"the import check failed:\n{out[-2000:]}")
+            remove_venv("an install over the existing one did not repair it")
         STAMP.write_text(json.dumps(stamp_key(variant)))
         log(f"done in {time.monotonic() - t0:.0f}s: {VENV} ({variant})")
     return 0
