@@ -1,0 +1,247 @@
+"""Pieces shared by the train and test command lines of all three tasks (det, seg, crowd).
+
+Every user-facing failure (unknown option, missing file, a config of another task) is reported
+as ONE line on stderr with exit code 2, never as a traceback: :class:`CliError` carries that line
+and :func:`exit_on_cli_error` turns it into the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import os.path as osp
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+
+TASKS = ('det', 'seg', 'crowd')
+# Every o2f config declares which task it belongs to, so `tools/train.py seg configs/det/...`
+# fails up front instead of training the wrong model.
+TASK_KEY = 'o2f_task'
+# Pretrained-weight probe: long enough for a reachable server, short enough not to stall start-up.
+PRETRAINED_PROBE_TIMEOUT_S = 3.0
+
+
+class CliError(Exception):
+    """A user error; its message is printed as one line and the process exits with code 2."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (argparse prints usage + message by default)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        raise CliError(f'{self.prog}: error: {message} (see {self.prog} --help)')
+
+
+def exit_on_cli_error(func: Callable[..., int]) -> Callable[..., int]:
+    """Decorator for CLI mains: a :class:`CliError` becomes one stderr line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs) -> int:
+        try:
+            return func(*args, **kwargs)
+        except CliError as err:
+            print(str(err), file=sys.stderr, flush=True)
+            return 2
+
+    return wrapper
+
+
+def check_task(task: str, where: str) -> None:
+    """Raise a one-line :class:`CliError` unless ``task`` is one of :data:`TASKS`."""
+    if task not in TASKS:
+        raise CliError(f'{where}: unknown task {task!r}; choose one of {", ".join(TASKS)}')
+
+
+def load_task_config(config_path: str, task: str, cfg_options: dict | None = None):
+    """Load an o2f config, merge ``--cfg-options`` and check it belongs to ``task``.
+
+    Args:
+        config_path (str): path of a Python config file.
+        task (str): expected value of the config's ``o2f_task`` key.
+        cfg_options (dict | None): ``--cfg-options`` overrides (dotted keys).
+
+    Returns:
+        mmengine.Config: the merged config.
+
+    Raises:
+        CliError: missing file, unreadable config, or ``o2f_task`` missing / different.
+    """
+    from mmengine.config import Config
+
+    if not osp.isfile(config_path):
+        raise CliError(f'config file not found: {config_path} (pass the path of a .py config, '
+                       f'e.g. configs/{task}/...)')
+    try:
+        cfg = Config.fromfile(config_path)
+    except Exception as err:  # syntax errors, failed custom_imports, missing bases, ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise CliError(f'cannot load config {config_path}: {type(err).__name__}: {first}') from err
+    found = cfg.get(TASK_KEY)
+    if found != task:
+        found_txt = 'no such key' if found is None else f'found {found!r}'
+        raise CliError(f'config {config_path} is not a {task} config: expected '
+                       f'{TASK_KEY} = {task!r} ({found_txt}); use tools/train.py '
+                       f"{found if found in TASKS else '<task>'} or a configs/{task}/ config")
+    if cfg_options:
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as err:
+            raise CliError(f'bad --cfg-options for {config_path}: {err}') from err
+    return cfg
+
+
+def iter_pretrained_init_cfgs(node, path: str = 'model'
+                              ) -> Iterator[tuple[dict, str, str]]:
+    """Yield ``(parent, path, checkpoint)`` for every Pretrained ``init_cfg`` in a config."""
+    if isinstance(node, dict):
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' and isinstance(
+                init_cfg.get('checkpoint'), str):
+            yield node, path, init_cfg['checkpoint']
+        for key, value in node.items():
+            if key != 'init_cfg':
+                yield from iter_pretrained_init_cfgs(value, f'{path}.{key}')
+    elif isinstance(node, list | tuple):
+        for index, value in enumerate(node):
+            yield from iter_pretrained_init_cfgs(value, f'{path}.{index}')
+
+
+def resolve_checkpoint_url(checkpoint: str) -> str:
+    """Map mmengine's ``torchvision://`` / ``open-mmlab://`` names to the URL they download."""
+    from mmengine.runner.checkpoint import get_external_models, get_torchvision_models
+
+    if checkpoint.startswith('torchvision://'):
+        return get_torchvision_models()[checkpoint[len('torchvision://'):]]
+    for prefix in ('open-mmlab://', 'openmmlab://'):
+        if checkpoint.startswith(prefix):
+            return get_external_models()[checkpoint[len(prefix):]]
+    return checkpoint
+
+
+def pretrained_unavailable_reason(checkpoint: str,
+                                  timeout_s: float = PRETRAINED_PROBE_TIMEOUT_S) -> str | None:
+    """Why a Pretrained checkpoint cannot be loaded, or None when it can.
+
+    A URL counts as available when its file is already in the torch hub cache (where mmengine
+    downloads to) or the server answers a HEAD request within ``timeout_s``.
+    """
+    import torch
+
+    try:
+        url = resolve_checkpoint_url(checkpoint)
+    except KeyError:
+        return 'unknown model name'
+    if not url.startswith(('http://', 'https://')):
+        return None if osp.isfile(url) else 'file not found'
+    cached = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(url.split('?')[0]))
+    if osp.isfile(cached):
+        return None
+    return _probe_url(url, timeout_s)
+
+
+def _probe_url(url: str, timeout_s: float) -> str | None:
+    """HEAD ``url``; None when it answers, else the reason. Never blocks much past ``timeout_s``.
+
+    urllib's timeout does not cover DNS resolution, so the request runs in a daemon thread that
+    is abandoned (not joined) when it overruns.
+    """
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            request = urllib.request.Request(url, method='HEAD')
+            with urllib.request.urlopen(request, timeout=timeout_s):
+                outcome.append(None)
+        except urllib.error.HTTPError as err:
+            outcome.append(f'HTTP {err.code}')
+        except urllib.error.URLError as err:
+            outcome.append(str(getattr(err, 'reason', err)))
+        except OSError as err:  # timeouts, resets
+            outcome.append(str(err) or type(err).__name__)
+
+    thread = threading.Thread(target=probe, name='o2f-pretrained-probe', daemon=True)
+    thread.start()
+    thread.join(timeout_s + 0.5)
+    if not outcome:
+        return f'no answer within {timeout_s:g} s'
+    return outcome[0]
+
+
+def drop_unavailable_pretrained(cfg) -> list[str]:
+    """Train from scratch where ImageNet weights cannot be fetched (offline machines).
+
+    Prints ONE warning line per unavailable checkpoint and sets that ``init_cfg`` to None, so
+    mmengine does not crash with a URLError traceback in ``init_weights``.
+
+    Returns:
+        list[str]: the warning lines printed.
+    """
+    warnings = []
+    for parent, _path, checkpoint in list(iter_pretrained_init_cfgs(cfg.get('model'))):
+        reason = pretrained_unavailable_reason(checkpoint)
+        if reason is not None:
+            line = (f'warning: ImageNet weights {checkpoint} unavailable ({reason}); '
+                    'training from scratch')
+            if os.environ.get('RANK', '0') == '0':  # one line per run, not one per process
+                print(line, file=sys.stderr, flush=True)
+            warnings.append(line)
+            parent['init_cfg'] = None
+    return warnings
+
+
+def setup_launcher(cfg, launcher: str) -> None:
+    """Configure mmengine for ``--launcher {none,pytorch}`` on CPU (gloo) or GPU (nccl).
+
+    mmengine 0.10.7's own pytorch launcher calls ``torch.cuda.set_device`` and passes
+    ``device_ids=[local_rank]`` to DDP, both of which fail on a CPU-only host; on CPU we therefore
+    create the gloo process group ourselves (mmengine then skips its init) and wrap the model in
+    DDP without device ids.
+    """
+    import torch
+
+    cfg.launcher = launcher
+    if launcher == 'none':
+        return
+    if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ:
+        raise CliError('--launcher pytorch needs the torchrun environment (RANK, WORLD_SIZE); '
+                       'start with: torchrun --nproc_per_node=N tools/train.py ...')
+    env_cfg = cfg.get('env_cfg') or {}
+    dist_cfg = dict(env_cfg.get('dist_cfg') or {})
+    if torch.cuda.is_available():
+        dist_cfg['backend'] = 'nccl'
+    else:
+        import torch.distributed as dist
+
+        dist_cfg['backend'] = 'gloo'
+        if not dist.is_initialized():
+            dist.init_process_group(backend='gloo')
+        wrapper_cfg = dict(cfg.get('model_wrapper_cfg') or {})
+        wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+        wrapper_cfg['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper_cfg
+    env_cfg = dict(env_cfg)
+    env_cfg['dist_cfg'] = dist_cfg
+    cfg.env_cfg = env_cfg
+
+
+def parse_cfg_options(values: list[str] | None) -> dict:
+    """Parse ``key=value`` pairs with mmengine's DictAction rules (lists, tuples, numbers)."""
+    from mmengine.config import DictAction
+
+    if not values:
+        return {}
+    namespace = argparse.Namespace()
+    try:
+        DictAction(option_strings=['--cfg-options'], dest='cfg_options')(None, namespace, values)
+    except Exception as err:
+        raise CliError(f'bad --cfg-options {values!r}: {err} (expected key=value pairs)') from err
+    return namespace.cfg_options
+
+
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/<config name>`` as in mmdet's tools."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])

@@ -1,0 +1,10 @@
+"""Detection training entrypoint: ``tools/train.py det CONFIG ...`` calls :func:`main`."""
+
+from __future__ import annotations
+
+from o2f_det.training import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train an o2f detection config; returns the exit code (2 on a user error)."""
+    return run(argv, 'det')

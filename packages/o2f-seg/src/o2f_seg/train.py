@@ -1,0 +1,10 @@
+"""Instance segmentation training entrypoint: ``tools/train.py seg CONFIG`` calls :func:`main`."""
+
+from __future__ import annotations
+
+from o2f_det.training import run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train an o2f segmentation config; returns the exit code (2 on a user error)."""
+    return run(argv, 'seg')
