@@ -5,11 +5,13 @@ These tests need only numpy and scipy.
 """
 
 import itertools
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.optimize import linear_sum_assignment
 
 from o2f_crowd.evaluation import (
     OdgtFormatError,
@@ -20,13 +22,19 @@ from o2f_crowd.evaluation import (
     max_weight_matching,
     pairwise_iou,
 )
+from o2f_crowd.evaluation.matching import (
+    EligiblePairs,
+    greedy_match_pairs,
+    max_weight_match_pairs,
+)
 
 # A copy of shared/data/crowd_worked_example (three hand-made images, see crowdhuman_eval.md).
 WORKED = Path(__file__).resolve().parent / "data" / "worked_example"
 
 
 def gt_record(image_id, persons=(), ignores=(), height=100, width=200, extra_ignored=()):
-    """A gt line: persons (tag person), ignores (tag mask), extra_ignored (person, extra.ignore=1)."""
+    """A gt line: persons (tag person), ignores (tag mask), extra_ignored (person,
+    extra.ignore=1)."""
     boxes = [{"tag": "person", "fbox": list(b), "extra": {"box_id": 0}} for b in persons]
     boxes += [{"tag": "mask", "fbox": list(b), "extra": {"ignore": 1}} for b in ignores]
     boxes += [{"tag": "person", "fbox": list(b), "extra": {"ignore": 1}} for b in extra_ignored]
@@ -125,25 +133,26 @@ def test_image_size_comes_from_the_detection_record_when_the_gt_has_none():
 
 
 def test_equal_scores_across_images_keep_gt_file_order():
-    # X's FP and Y's TP share score 0.5; X comes first in the gt file, so the list is FP, TP:
-    # recall 0, 1 and precision 0, .5 -> AP = 1 * (0 + .5) / 2 = .25. In the other file order
-    # the list is TP, FP -> AP = 0.
+    # X's FP and Y's TP share score 0.5 (2 persons in all). X comes first in the gt file, so the
+    # list is FP, TP: recall 0, .5 and precision 0, .5 -> AP = .5 * (0 + .5) / 2 = .125. In the
+    # other file order the list is TP, FP: recall .5, .5 -> AP = 0.
     x = gt_record("x", persons=[(0, 0, 20, 40)])
     y = gt_record("y", persons=[(0, 0, 20, 40)])
     dt = [dt_record("y", [(0, 0, 20, 40, 0.5)]), dt_record("x", [(100, 50, 20, 40, 0.5)])]
-    assert evaluate([x, y], dt)["AP"] == 0.25
+    assert evaluate([x, y], dt)["AP"] == 0.125
     assert evaluate([y, x], dt)["AP"] == 0.0
 
 
 def test_equal_scores_in_one_image_keep_file_order_and_equal_ious_take_the_first_person():
-    # P1 = [0,0,10,10], P2 = [12,0,22,10] (xyxy). d1 overlaps P1 (IoU 80/120) and P2 (IoU 0.8),
-    # d2 only P2 (IoU 1); both score .5. File order d1, d2: d1 takes P2 (its best), d2 finds P2
-    # taken -> Recall 1/2. File order d2, d1: d2 takes P2, d1 takes P1 -> Recall 1.
-    gt = [gt_record("a", persons=[(0, 0, 10, 10), (12, 0, 10, 10)])]
-    d1, d2 = (2, 0, 10, 10, 0.5), (12, 0, 10, 10, 0.5)
-    iou = pairwise_iou(np.array([[2.0, 0, 12, 10], [12, 0, 22, 10]]),
-                       np.array([[0.0, 0, 10, 10], [12, 0, 22, 10]]))
-    assert iou[0, 0] < iou[0, 1]
+    # P1 = [0,0,10,10], P2 = [2,0,12,10] (xyxy). d1 = [1.5,0,11.5,10] has IoU 85/115 with P1 and
+    # 95/105 with P2; d2 = [4,0,14,10] has 80/120 with P2 and 60/140 with P1; both score .5.
+    # File order d1, d2: d1 takes P2 (its best), d2 finds P2 taken -> Recall 1/2.
+    # File order d2, d1: d2 takes P2, then d1 takes P1 -> Recall 1.
+    gt = [gt_record("a", persons=[(0, 0, 10, 10), (2, 0, 10, 10)])]
+    d1, d2 = (1.5, 0, 10, 10, 0.5), (4, 0, 10, 10, 0.5)
+    iou = pairwise_iou(np.array([[1.5, 0, 11.5, 10], [4, 0, 14, 10]]),
+                       np.array([[0.0, 0, 10, 10], [2, 0, 12, 10]]))
+    np.testing.assert_allclose(iou, [[85 / 115, 95 / 105], [60 / 140, 80 / 120]], rtol=1e-6)
     assert evaluate(gt, [dt_record("a", [d1, d2])])["Recall"] == 0.5
     assert evaluate(gt, [dt_record("a", [d2, d1])])["Recall"] == 1.0
     # Equal IoUs: d = [2,0,12,10] against P1 = [0,0,10,10] and P3 = [4,0,14,10] is 80/120 for both;
@@ -200,7 +209,7 @@ def test_gt_without_persons_and_bad_records_raise():
     gt = [gt_record("a", persons=[(0, 0, 20, 40)])]
     with pytest.raises(OdgtFormatError, match=r"<dt records>:2: image 'zz' is not in the ground"):
         evaluate(gt, [dt_record("a", []), dt_record("zz", [])])
-    with pytest.raises(OdgtFormatError, match=r"<dt records>:2: duplicate ID 'a' \(first at line 1"):
+    with pytest.raises(OdgtFormatError, match=r"<dt records>:2: duplicate ID 'a' \(first at"):
         evaluate(gt, [dt_record("a", []), dt_record("a", [])])
     with pytest.raises(OdgtFormatError, match="negative width or height"):
         evaluate(gt, [dt_record("a", [(0, 0, -1, 5, 0.5)])])
@@ -236,11 +245,11 @@ def _reference_greedy(iou, threshold=0.5):
     return np.array(matches)
 
 
-def _random_crowd(rng, num_dets, num_gts):
+def _random_crowd(rng, num_dets, num_gts, num_centres=2):
     """Boxes jittered around a few shared centres, so IoU > 0.5 pairs conflict often."""
-    centres = rng.uniform(20, 40, size=(2, 2))
+    centres = rng.uniform(20, 40, size=(num_centres, 2))
     def boxes(n):
-        c = centres[rng.integers(0, 2, n)] + rng.normal(0, 2.5, (n, 2))
+        c = centres[rng.integers(0, num_centres, n)] + rng.normal(0, 2.5, (n, 2))
         wh = rng.uniform(8, 14, (n, 2))
         return np.column_stack([c - wh / 2, c + wh / 2])
     return boxes(num_dets), boxes(num_gts)
@@ -275,21 +284,160 @@ def _brute_force_best(iou, threshold=0.5):
     return best_weight, sizes
 
 
-def test_ji_matching_is_a_maximum_weight_matching():
+def _pairs_of(iou):
+    det, person = np.nonzero(iou > 0.5)
+    return EligiblePairs(det, person, iou[det, person], iou.shape[0], iou.shape[1])
+
+
+def test_ji_matchings_are_maximum_weight_matchings():
+    # Both the dense version and the dataset-wide one (stars, exhaustive search for 2-3 persons,
+    # linear_sum_assignment above) against brute force over all matchings.
     rng = np.random.default_rng(1)
-    solver_used = 0
-    for _ in range(150):
-        dets, gts = _random_crowd(rng, rng.integers(1, 6), rng.integers(1, 5))
+    persons_in_components = set()
+    for trial in range(220):
+        if trial < 200:
+            dets, gts = _random_crowd(rng, rng.integers(1, 7), rng.integers(1, 6))
+        else:  # one crowd: components of 5 persons (linear_sum_assignment)
+            dets, gts = _random_crowd(rng, 6, 5, num_centres=1)
         iou = pairwise_iou(dets, gts)
-        rows, cols = max_weight_matching(iou)
-        assert len(set(rows)) == len(rows) and len(set(cols)) == len(cols)
-        assert (iou[rows, cols] > 0.5).all()
         best_weight, sizes = _brute_force_best(iou)
-        assert iou[rows, cols].sum() == pytest.approx(best_weight, abs=1e-12)
-        assert len(rows) in sizes
-        eligible = iou > 0.5
-        solver_used += bool((eligible.sum(0) > 1).any() or (eligible.sum(1) > 1).any())
-    assert solver_used > 30  # the conflicting case (linear_sum_assignment) was exercised
+        pairs = _pairs_of(iou)
+        kept = np.ones(len(dets), dtype=bool)
+        for rows, cols in (max_weight_matching(iou), max_weight_match_pairs(pairs, kept)):
+            assert len(set(rows)) == len(rows) and len(set(cols)) == len(cols)
+            assert (iou[rows, cols] > 0.5).all()
+            assert iou[rows, cols].sum() == pytest.approx(best_weight, abs=1e-12)
+            assert len(rows) in sizes
+        complex_ = (pairs.persons_per_component > 1) & (pairs.dets_per_component > 1)
+        persons_in_components.update(pairs.persons_per_component[complex_].tolist())
+    assert {2, 3, 4, 5} <= persons_in_components  # every solver path was exercised
+
+
+def test_greedy_match_pairs_equals_the_reference_loop_on_many_images():
+    rng = np.random.default_rng(2)
+    ious = []
+    for _ in range(200):
+        dets, gts = _random_crowd(rng, rng.integers(0, 12), rng.integers(0, 6))
+        iou = pairwise_iou(dets, gts)
+        ious.append(np.round(iou, 1) if rng.random() < 0.3 else iou)
+    # All images at once, with global indices, against the loop image by image.
+    dets_offsets = np.cumsum([0] + [m.shape[0] for m in ious])
+    person_offsets = np.cumsum([0] + [m.shape[1] for m in ious])
+    det, person, weight = [], [], []
+    for iou, d0, p0 in zip(ious, dets_offsets, person_offsets, strict=False):
+        rows, cols = np.nonzero(iou > 0.5)
+        det.append(rows + d0)
+        person.append(cols + p0)
+        weight.append(iou[rows, cols])
+    pairs = EligiblePairs(np.concatenate(det), np.concatenate(person), np.concatenate(weight),
+                          dets_offsets[-1], person_offsets[-1])
+    matched = greedy_match_pairs(pairs)
+    expected = np.concatenate([np.where(m >= 0, m + p0, -1) for m, p0 in zip(
+        (_reference_greedy(iou) for iou in ious), person_offsets, strict=False)])
+    np.testing.assert_array_equal(matched, expected)
+
+
+def _reference_evaluate(gt_records, dt_records):
+    """The rules of crowdhuman_eval.md written plainly, image by image (no shared code paths
+    beyond pairwise_iou, whose formula the hand-computed cases pin down)."""
+    dts = {r["ID"]: r for r in dt_records}
+    scored, ji_terms, num_persons = [], [], 0
+    thresholds = [0.1 * i for i in range(10)]
+    for gt in gt_records:
+        height, width = gt["height"], gt["width"]
+
+        def clip(boxes, height=height, width=width):
+            boxes = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+            boxes[:, 2:] += boxes[:, :2]
+            boxes[:, 0] = np.minimum(np.maximum(boxes[:, 0], 0), width - 1)
+            boxes[:, 1] = np.minimum(np.maximum(boxes[:, 1], 0), height - 1)
+            boxes[:, 2] = np.maximum(np.minimum(boxes[:, 2], width), 0)
+            boxes[:, 3] = np.maximum(np.minimum(boxes[:, 3], height), 0)
+            return boxes
+
+        persons = clip([b["fbox"] for b in gt["gtboxes"] if b["tag"] == "person"])
+        ignores = clip([b["fbox"] for b in gt["gtboxes"] if b["tag"] != "person"])
+        num_persons += len(persons)
+        dets = sorted(dts.get(gt["ID"], {"dtboxes": []})["dtboxes"], key=lambda d: -d["score"])
+        boxes, scores = clip([d["box"] for d in dets]), np.array([d["score"] for d in dets])
+
+        def in_ignore(boxes, ignores=ignores):
+            result = []
+            for box in boxes:
+                ioas = [max(0, min(box[2], r[2]) - max(box[0], r[0]))
+                        * max(0, min(box[3], r[3]) - max(box[1], r[1]))
+                        / ((box[2] - box[0]) * (box[3] - box[1]) + 1e-6) for r in ignores]
+                result.append(any(ioa > 0.5 for ioa in ioas))
+            return np.array(result, dtype=bool)
+
+        iou = pairwise_iou(boxes, persons)
+        det_ignored, person_ignored = in_ignore(boxes), in_ignore(persons)
+        for score, match, ignored in zip(scores, _reference_greedy(iou), det_ignored,
+                                         strict=True):
+            if match >= 0 or not ignored:
+                scored.append((score, match >= 0))
+        terms = []
+        for thr in thresholds:
+            kept = int((scores > thr).sum())
+            block = np.where(iou[:kept] > 0.5, iou[:kept], 0.0)
+            rows, cols = linear_sum_assignment(block, maximize=True)
+            good = block[rows, cols] > 0.5
+            rows, cols = rows[good], cols[good]
+            k = len(rows)
+            n = kept - sum(1 for d in range(kept) if d not in set(rows) and det_ignored[d])
+            m = len(persons) - sum(1 for p in range(len(persons))
+                                   if p not in set(cols) and person_ignored[p])
+            terms.append((k / (m + n - k + 1e-6), n != 0 or m != 0))
+        ji_terms.append(terms)
+    scored.sort(key=lambda item: -item[0])  # stable
+    tp = fp = 0
+    recall, precision, fppi = [], [], []
+    for _, is_tp in scored:
+        tp, fp = tp + is_tp, fp + (not is_tp)
+        recall.append(tp / num_persons)
+        precision.append(tp / (tp + fp))
+        fppi.append(fp / len(gt_records))
+    ap = 0.0
+    for i in range(1, len(recall)):
+        ap += (recall[i] - recall[i - 1]) * ((precision[i - 1] + precision[i]) / 2)
+    refs = [0.0100, 0.0178, 0.0316, 0.0562, 0.1000, 0.1778, 0.3162, 0.5623, 1.0000]
+    misses = [1 - recall[next((i for i, f in enumerate(fppi) if f >= ref), len(fppi) - 1)]
+              for ref in refs]
+    means = []
+    for t in range(10):
+        counted = sum(1 for terms in ji_terms if terms[t][1])
+        means.append(float(np.sum([terms[t][0] for terms in ji_terms]) / counted))
+    with np.errstate(divide="ignore"):
+        mmr = float(np.exp(np.log(np.array(misses)).mean()))
+    return {"AP": ap, "mMR": mmr, "Recall": recall[-1], "JI_per_threshold": means}
+
+
+def test_evaluate_equals_a_plain_per_image_implementation_on_random_crowds():
+    rng = np.random.default_rng(3)
+    gt_records, dt_records = [], []
+    for index in range(60):
+        height, width = int(rng.integers(40, 80)), int(rng.integers(40, 80))
+        dets, persons = _random_crowd(rng, int(rng.integers(0, 25)), int(rng.integers(0, 7)))
+        persons = np.round(persons * width / 50 - 5, 1)  # some boxes leave the image
+        dets = np.round(np.concatenate([dets * width / 50 - 5, rng.uniform(-5, 70, (3, 4))]), 1)
+        dets[:, 2:] = np.maximum(dets[:, 2:], dets[:, :2])
+        ignores = np.round(rng.uniform(0, 60, (int(rng.integers(0, 3)), 2)), 1)
+        boxes = [{"tag": "person", "fbox": [x1, y1, x2 - x1, y2 - y1]}
+                 for x1, y1, x2, y2 in persons.tolist()]
+        boxes += [{"tag": "mask", "fbox": [x, y, 20.0, 25.0]} for x, y in ignores.tolist()]
+        gt_records.append({"ID": f"i{index}", "height": height, "width": width,
+                           "gtboxes": boxes})
+        scores = np.round(rng.uniform(0, 1, len(dets)), 1)  # ties and scores on JI thresholds
+        dt_records.append({"ID": f"i{index}", "dtboxes": [
+            {"box": [x1, y1, x2 - x1, y2 - y1], "score": s}
+            for (x1, y1, x2, y2), s in zip(dets.tolist(), scores.tolist(), strict=True)]})
+    expected = _reference_evaluate(gt_records, dt_records)
+    result = evaluate(gt_records, dt_records)
+    assert result["num_tp"] > 50 and result["num_dropped"] > 0
+    for name in ("AP", "mMR", "Recall"):
+        assert result[name] == pytest.approx(expected[name], abs=1e-12, rel=0)
+    np.testing.assert_allclose(result["JI_per_threshold"], expected["JI_per_threshold"],
+                               rtol=0, atol=1e-12)
 
 
 def test_maximum_weight_is_not_maximum_cardinality():
@@ -298,5 +446,58 @@ def test_maximum_weight_is_not_maximum_cardinality():
     # cardinality matching, as mmdet's CrowdHumanMetric uses, would give k = 3).
     iou = np.array([[0.51, 0.0, 0.0], [0.99, 0.51, 0.0], [0.0, 0.99, 0.51]])
     rows, cols = max_weight_matching(iou)
-    assert sorted(zip(rows.tolist(), cols.tolist())) == [(1, 0), (2, 1)]
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [(1, 0), (2, 1)]
     assert _brute_force_best(iou) == (pytest.approx(1.98), {2})
+
+
+def test_eligible_pairs_equal_the_dense_iou_bit_for_bit():
+    from o2f_crowd.evaluation import eligible_pairs
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        dets, gts = _random_crowd(rng, rng.integers(0, 30), rng.integers(0, 8))
+        dense = pairwise_iou(dets, gts)
+        rows, cols, iou = eligible_pairs(dets, gts)
+        expected_rows, expected_cols = np.nonzero(dense > 0.5)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_array_equal(cols, expected_cols)
+        assert iou.tobytes() == dense[expected_rows, expected_cols].tobytes()
+
+
+FAST_LINES = [
+    # (detections text, whether the fast path takes it)
+    ('[{"box": [1.5, -2, 30, 40.25], "score": 0.9, "tag": 1}, '
+     '{"box": [0, 0, 0, 7], "score": 0.30000000000000004, "tag": 1}]', True),
+    ('[{"box":[1.5,2,30,40.25],"score":0.9,"tag":1}]', True),
+    ('[{"score": 0.9, "box": [1, 2, 3, 4], "tag": 1}]', False),  # other key order
+    ('[{"box": [1, 2, 3, 4], "score": 1e-05, "tag": 1}]', False),  # exponent
+    ('[{"box": [1, 2, 3, 4], "score": 0.5, "tag": 1, "extra": 2}]', False),
+    ('[{"box": [1, 2, 3, 4], "score": 0.5}]', False),  # no tag
+    ('[]', True),
+]
+
+
+@pytest.mark.parametrize("text,fast", FAST_LINES)
+def test_fast_detection_parser_equals_json(tmp_path, text, fast):
+    from o2f_crowd.evaluation.odgt import _fast_detections
+
+    line = '{"ID": "a", "height": 50, "width": 60, "dtboxes": ' + text + '}'
+    assert (_fast_detections(line.encode()) is not None) == fast
+    path = tmp_path / "dt.odgt"
+    path.write_text(line + "\n")
+    (image,) = load_odgt(path, "dt")
+    records = json.loads(line)["dtboxes"]
+    expected = np.array([r["box"] for r in records], dtype=np.float64).reshape(-1, 4)
+    expected[:, 2:] += expected[:, :2]
+    assert image.boxes.tobytes() == expected.tobytes()
+    assert image.scores.tolist() == [r["score"] for r in records]
+    assert (image.image_id, image.height, image.width) == ("a", 50, 60)
+
+
+@pytest.mark.parametrize("number", ["01", ".5", "1.", "+1", "1-2", "NaN", "--1", "1.2.3"])
+def test_numbers_json_rejects_are_rejected(tmp_path, number):
+    path = tmp_path / "dt.odgt"
+    path.write_text('{"ID": "a", "dtboxes": [{"box": [1, 2, ' + number
+                    + ', 4], "score": 0.5, "tag": 1}]}\n')
+    with pytest.raises(OdgtFormatError, match=r"dt.odgt:1: "):
+        load_odgt(path, "dt")

@@ -1,0 +1,127 @@
+"""CrowdHuman for mmdet: ``O2FCrowdHumanDataset`` (registered into ``mmdet.registry.DATASETS``).
+
+Configs import this module through ``custom_imports``. It reads CrowdHuman ``.odgt`` annotations
+and ``<data_root>/<data_prefix.img><ID>.jpg`` images with the same box rules as the evaluator:
+
+* one class, ``person``; full-body boxes (``fbox``) by default, visible boxes (``vbox``) with
+  ``box_type='visible'``;
+* a box whose ``tag`` is not ``person`` or whose ``extra.ignore`` is non-zero is an **ignore
+  region**: ``ignore_flag=1`` (label -1, as mmdet's ``CrowdHumanDataset``), which ``PackDetInputs``
+  moves to ``data_sample.ignored_instances``; the head gets them as ``batch_gt_instances_ignore``
+  and the o2f assigner never labels points inside them (neither positive nor negative).
+
+Why not mmdet's ``CrowdHumanDataset``: it reads image sizes only from an ``id_hw_{train,val}.json``
+(or decodes every image once and writes that file into ``data_root``), needs ``train``/``val`` in
+the annotation file name, requires ``hbox``/``vbox`` on every box and always trains on ``fbox``.
+Here the size comes from the record's ``height``/``width``, else from ``image_size_file`` (mmdet's
+``id_hw`` JSON, ``{ID: [h, w]}``), else from the image header; bad records raise
+:class:`~o2f_crowd.evaluation.OdgtFormatError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+
+import numpy as np
+from mmdet.datasets import BaseDetDataset
+from mmdet.registry import DATASETS
+from mmengine.fileio import load
+
+from .evaluation.odgt import OdgtFormatError, read_odgt_records
+
+__all__ = ["O2FCrowdHumanDataset"]
+
+BOX_KEYS = {"full": "fbox", "visible": "vbox"}
+
+
+def _image_size_from_header(path: str) -> tuple[int, int]:
+    from PIL import Image  # only when neither the record nor image_size_file has the size
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return height, width
+
+
+@DATASETS.register_module()
+class O2FCrowdHumanDataset(BaseDetDataset):
+    """CrowdHuman ``.odgt`` dataset with ignore regions and a full/visible box choice.
+
+    Args:
+        box_type (str): ``'full'`` (``fbox``, default) or ``'visible'`` (``vbox``); ignore regions
+            use the same key.
+        image_size_file (str, optional): JSON ``{ID: [height, width]}`` (mmdet's
+            ``id_hw_*.json``), used for records without ``height``/``width``.
+        **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``ann_file``, ``data_root``,
+            ``data_prefix=dict(img='Images/')``, ``pipeline``, ``test_mode``, ``filter_cfg`` ...).
+            ``filter_cfg=dict(filter_empty_gt=True, min_size=...)`` drops, in training only,
+            images without a person and images whose shorter side is below ``min_size``.
+    """
+
+    METAINFO = {"classes": ("person",), "palette": [(220, 20, 60)]}
+
+    def __init__(self, *args, box_type: str = "full", image_size_file: str | None = None,
+                 **kwargs):
+        if box_type not in BOX_KEYS:
+            raise ValueError(f"O2FCrowdHumanDataset: box_type must be one of {sorted(BOX_KEYS)}, "
+                             f"got {box_type!r}")
+        self.box_key = BOX_KEYS[box_type]
+        self.image_size_file = image_size_file
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        """Parse every record of ``ann_file`` (one image per non-blank line)."""
+        sizes = {}
+        if self.image_size_file is not None:
+            path = self.image_size_file
+            if self.data_root and not osp.isabs(path):
+                path = osp.join(self.data_root, path)
+            sizes = load(path)
+        data_list = [self._parse_record(record, line, sizes)
+                     for line, record in read_odgt_records(self.ann_file)]
+        if not data_list:
+            raise OdgtFormatError(self.ann_file, 1, "the annotation file has no records",
+                                  "pass a CrowdHuman .odgt file (one image per line)")
+        return data_list
+
+    def _parse_record(self, record: dict, line: int, sizes: dict) -> dict:
+        source = self.ann_file
+        if not isinstance(record, dict) or not isinstance(record.get("ID"), str) or \
+                not isinstance(record.get("gtboxes"), list):
+            raise OdgtFormatError(source, line, "the record needs a string 'ID' and a 'gtboxes' "
+                                  "list", 'write {"ID": "...", "gtboxes": [...]} per line')
+        image_id = record["ID"]
+        img_path = osp.join(self.data_prefix.get("img", ""), f"{image_id}.jpg")
+        if "height" in record and "width" in record:
+            height, width = record["height"], record["width"]
+        elif image_id in sizes:
+            height, width = sizes[image_id]
+        else:
+            height, width = _image_size_from_header(img_path)
+
+        instances = []
+        for index, box in enumerate(record["gtboxes"]):
+            value = box.get(self.box_key) if isinstance(box, dict) else None
+            if not isinstance(value, list) or len(value) != 4 or not np.isfinite(value).all() \
+                    or value[2] < 0 or value[3] < 0:
+                raise OdgtFormatError(
+                    source, line, f"image '{image_id}': gt box {index} has "
+                    f"'{self.box_key}' = {value!r}",
+                    f"each gt box needs '{self.box_key}': [x, y, w, h] with w, h >= 0")
+            extra = box.get("extra")
+            ignored = box.get("tag") != "person" or bool(
+                isinstance(extra, dict) and extra.get("ignore", 0))
+            x, y, w, h = (float(v) for v in value)
+            instances.append({"bbox": [x, y, x + w, y + h], "bbox_label": -1 if ignored else 0,
+                              "ignore_flag": int(ignored)})
+        return {"img_path": img_path, "img_id": image_id, "height": int(height),
+                "width": int(width), "instances": instances}
+
+    def filter_data(self) -> list[dict]:
+        """In training, drop images without persons / smaller than ``min_size`` (if configured)."""
+        if self.test_mode or not self.filter_cfg:
+            return self.data_list
+        filter_empty = self.filter_cfg.get("filter_empty_gt", False)
+        min_size = self.filter_cfg.get("min_size", 0)
+        return [info for info in self.data_list
+                if min(info["width"], info["height"]) >= min_size and not (
+                    filter_empty and all(inst["ignore_flag"] for inst in info["instances"]))]

@@ -1,0 +1,468 @@
+"""Reading, validating and writing CrowdHuman ``.odgt`` files (numpy + stdlib only).
+
+An ``.odgt`` file holds one JSON object per line. Ground-truth lines look like
+``{"ID", "height", "width", "gtboxes": [{"tag", "fbox": [x, y, w, h], "extra": {"ignore"}}]}``
+and detection lines like
+``{"ID", "height", "width", "dtboxes": [{"box": [x, y, w, h], "score", "tag"}]}``.
+
+Every problem is reported as an :class:`OdgtFormatError` naming the file (or in-memory source)
+and the 1-based line, what is wrong and how to fix it, so that a CLI can print it as one line.
+
+Decisions where the community reference is silent (see :mod:`.crowd_eval` for the full list):
+
+* A gt box is a **person** only if its ``tag`` is exactly ``"person"`` and ``extra.ignore`` is
+  missing or zero; every other box (``"mask"``, any other tag, ``extra.ignore`` non-zero) is an
+  **ignore region**. ``hbox``, ``vbox`` and ``head_attr`` are not read, so they may be absent.
+* ``height``/``width`` are optional on both sides (the official CrowdHuman annotation files have
+  none); the evaluator clips with the gt record's size, else the detection record's, else it
+  raises.
+* Boxes must be 4 finite numbers with ``w, h >= 0`` (zero-size boxes are legal); scores must be
+  finite. The detection ``tag`` is not read: every detection is a person (one-class evaluation).
+* Blank lines are skipped (line numbers still count them); IDs are unique strings within a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "DtImage",
+    "GtImage",
+    "OdgtFormatError",
+    "detection_record",
+    "load_odgt",
+    "parse_dt_record",
+    "parse_gt_record",
+    "read_odgt_records",
+    "write_odgt",
+]
+
+
+class OdgtFormatError(ValueError):
+    """Malformed or inconsistent ``.odgt`` input.
+
+    Attributes:
+        source (str): The file path, or a name such as ``"<gt records>"`` for in-memory records.
+        line (int | None): 1-based line (record) number, or None when the problem is file-wide.
+        what (str): What is wrong.
+        fix (str): How to fix it.
+    """
+
+    def __init__(self, source: str, line: int | None, what: str, fix: str):
+        self.source, self.line, self.what, self.fix = str(source), line, what, fix
+        where = self.source if line is None else f"{self.source}:{line}"
+        super().__init__(f"{where}: {what}; {fix}")
+
+    def __reduce__(self):  # picklable (e.g. from mmengine's worker processes)
+        return type(self), (self.source, self.line, self.what, self.fix)
+
+
+@dataclass(frozen=True, eq=False)
+class GtImage:
+    """One ground-truth image, boxes as unclipped xyxy float64 (``x2 = x + w``, no +1).
+
+    Attributes:
+        image_id (str): The record's ``ID``.
+        height (float | None): Image height in pixels, None when the record has none.
+        width (float | None): Image width in pixels, None when the record has none.
+        persons (np.ndarray): (P, 4) person boxes, in file order.
+        ignores (np.ndarray): (I, 4) ignore regions, in file order.
+        line (int): 1-based line of the record in its source.
+        source (str): File path or in-memory source name, for error messages.
+    """
+
+    image_id: str
+    height: float | None
+    width: float | None
+    persons: np.ndarray
+    ignores: np.ndarray
+    line: int = 0
+    source: str = field(default="<gt records>")
+
+
+@dataclass(frozen=True, eq=False)
+class DtImage:
+    """The detections of one image, boxes as unclipped xyxy float64.
+
+    Attributes:
+        image_id (str): The record's ``ID``.
+        height (float | None): Image height from the detection record, if present.
+        width (float | None): Image width from the detection record, if present.
+        boxes (np.ndarray): (D, 4) boxes in file order.
+        scores (np.ndarray): (D,) scores in file order.
+        line (int): 1-based line of the record in its source.
+        source (str): File path or in-memory source name, for error messages.
+    """
+
+    image_id: str
+    height: float | None
+    width: float | None
+    boxes: np.ndarray
+    scores: np.ndarray
+    line: int = 0
+    source: str = field(default="<dt records>")
+
+
+_BOX_FIX = "boxes are [x, y, w, h]: 4 finite numbers with w >= 0 and h >= 0"
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _describe_bad_box(value) -> str | None:
+    """Why ``value`` is not a valid [x, y, w, h] box, or None when it is valid."""
+    if not isinstance(value, list) or len(value) != 4 or not all(_is_number(v) for v in value):
+        return f"is {json.dumps(value)[:60]}, not a list of 4 numbers"
+    if not all(np.isfinite(value)):
+        return f"is {json.dumps(value)} with a NaN or infinite value"
+    if value[2] < 0 or value[3] < 0:
+        return f"is {json.dumps(value)} with a negative width or height"
+    return None
+
+
+def _boxes_xywh_to_xyxy(raw_boxes: list, source: str, line: int, what: str, key: str) -> np.ndarray:
+    """Validate a list of [x, y, w, h] lists and convert it to an (N, 4) float64 xyxy array.
+
+    The fast path converts the whole list at once; only when that fails (or the result is not a
+    finite, non-negative-size numeric array) are the boxes checked one by one to name the culprit.
+    """
+    if not raw_boxes:
+        return np.zeros((0, 4), dtype=np.float64)
+    try:
+        boxes = np.array(raw_boxes)
+        valid = (
+            boxes.ndim == 2
+            and boxes.shape[1] == 4
+            and boxes.dtype.kind in "iuf"
+            and bool(np.isfinite(boxes).all())
+            and bool((boxes[:, 2:] >= 0).all())
+        )
+    except (ValueError, TypeError, OverflowError):
+        valid = False
+    if not valid:
+        for index, value in enumerate(raw_boxes):
+            reason = _describe_bad_box(value)
+            if reason is not None:
+                raise OdgtFormatError(source, line, f"{what} {index}: '{key}' {reason}", _BOX_FIX)
+        raise OdgtFormatError(source, line, f"{what}: invalid '{key}' values", _BOX_FIX)
+    boxes = boxes.astype(np.float64)
+    boxes[:, 2:] += boxes[:, :2]  # [x, y, w, h] -> [x1, y1, x2, y2], x2 = x + w (no +1)
+    return boxes
+
+
+def _image_id(record: dict, source: str, line: int) -> str:
+    image_id = record.get("ID")
+    if not isinstance(image_id, str) or not image_id:
+        raise OdgtFormatError(
+            source, line, f"'ID' is {json.dumps(image_id)}, not a non-empty string",
+            'every record needs "ID": "<image name without .jpg>"')
+    return image_id
+
+
+def _image_size(record: dict, source: str, line: int) -> tuple[float | None, float | None]:
+    """The record's (height, width), each None when absent; present values must be positive."""
+    size = []
+    for key in ("height", "width"):
+        value = record.get(key)
+        if value is not None and not (_is_number(value) and np.isfinite(value) and value > 0):
+            raise OdgtFormatError(
+                source, line, f"'{key}' is {json.dumps(value)}, not a positive number",
+                f"give the image {key} in pixels or leave the key out")
+        size.append(value)
+    return size[0], size[1]
+
+
+def _require_dict(record, source: str, line: int, kind: str) -> None:
+    if not isinstance(record, dict):
+        raise OdgtFormatError(
+            source, line, f"the line is a JSON {type(record).__name__}, not an object",
+            f"write one {kind} record ({{\"ID\": ...}}) per line")
+
+
+def parse_gt_record(record: dict, source: str = "<gt records>", line: int = 0) -> GtImage:
+    """Validate one ground-truth record and split its boxes into persons and ignore regions.
+
+    Args:
+        record (dict): A parsed gt line.
+        source (str): File path or source name, for error messages.
+        line (int): 1-based line number, for error messages.
+
+    Returns:
+        GtImage: The image with (P, 4) persons and (I, 4) ignore regions, xyxy float64, unclipped.
+
+    Raises:
+        OdgtFormatError: On a missing/invalid ``ID``, ``gtboxes``, ``tag`` or ``fbox``.
+    """
+    _require_dict(record, source, line, "ground-truth")
+    image_id = _image_id(record, source, line)
+    height, width = _image_size(record, source, line)
+    gtboxes = record.get("gtboxes")
+    if not isinstance(gtboxes, list):
+        raise OdgtFormatError(
+            source, line,
+            f"image '{image_id}': 'gtboxes' is {json.dumps(gtboxes)[:40]}, not a list",
+            'write "gtboxes": [] for an image without objects')
+    try:
+        fboxes = [box["fbox"] for box in gtboxes]
+        tags = [box["tag"] for box in gtboxes]
+        extras = [box.get("extra") for box in gtboxes]
+        valid = all(type(tag) is str for tag in tags)
+    except (KeyError, TypeError):
+        valid = False
+    if not valid:
+        index = next(i for i, box in enumerate(gtboxes) if not isinstance(box, dict)
+                     or "fbox" not in box or not isinstance(box.get("tag"), str))
+        raise OdgtFormatError(
+            source, line, f"image '{image_id}': gt box {index} has no 'fbox' or no string 'tag'",
+            'each gt box needs "tag" ("person" or "mask") and "fbox": [x, y, w, h]')
+    is_person = np.array([
+        tag == "person" and not (extra.get("ignore", 0) if type(extra) is dict else 0)
+        for tag, extra in zip(tags, extras, strict=True)], dtype=bool)
+    boxes = _boxes_xywh_to_xyxy(fboxes, source, line, f"image '{image_id}': gt box", "fbox")
+    return GtImage(image_id, height, width, boxes[is_person], boxes[~is_person], line, source)
+
+
+def parse_dt_record(record: dict, source: str = "<dt records>", line: int = 0) -> DtImage:
+    """Validate one detection record.
+
+    Args:
+        record (dict): A parsed detection line.
+        source (str): File path or source name, for error messages.
+        line (int): 1-based line number, for error messages.
+
+    Returns:
+        DtImage: (D, 4) xyxy float64 boxes and (D,) float64 scores, in file order.
+
+    Raises:
+        OdgtFormatError: On a missing/invalid ``ID``, ``dtboxes``, ``box`` or ``score``.
+    """
+    _require_dict(record, source, line, "detection")
+    image_id = _image_id(record, source, line)
+    height, width = _image_size(record, source, line)
+    dtboxes = record.get("dtboxes")
+    if not isinstance(dtboxes, list):
+        raise OdgtFormatError(
+            source, line,
+            f"image '{image_id}': 'dtboxes' is {json.dumps(dtboxes)[:40]}, not a list",
+            'write "dtboxes": [] for an image without detections')
+    try:
+        raw_boxes = [det["box"] for det in dtboxes]
+        raw_scores = [det["score"] for det in dtboxes]
+    except (KeyError, TypeError):
+        index = next(i for i, det in enumerate(dtboxes)
+                     if not isinstance(det, dict) or "box" not in det or "score" not in det)
+        raise OdgtFormatError(
+            source, line, f"image '{image_id}': detection {index} has no 'box' or no 'score'",
+            'each detection is {"box": [x, y, w, h], "score": s, "tag": 1}') from None
+    boxes = _boxes_xywh_to_xyxy(raw_boxes, source, line, f"image '{image_id}': detection", "box")
+    try:
+        scores = np.array(raw_scores) if raw_scores else np.zeros(0, dtype=np.float64)
+        valid = scores.ndim == 1 and scores.dtype.kind in "iuf" and bool(np.isfinite(scores).all())
+    except (ValueError, TypeError, OverflowError):
+        valid = False
+    if not valid:
+        index = next(i for i, s in enumerate(raw_scores) if not (_is_number(s) and np.isfinite(s)))
+        raise OdgtFormatError(
+            source, line,
+            f"image '{image_id}': detection {index} has score {json.dumps(raw_scores[index])}",
+            "scores must be finite numbers")
+    return DtImage(image_id, height, width, boxes, scores.astype(np.float64), line, source)
+
+
+def _read_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line_number, line)`` for every non-blank line, as bytes."""
+    source = os.fspath(path)
+    try:
+        handle = open(source, "rb")
+    except OSError as error:
+        raise OdgtFormatError(source, None, f"cannot open the file ({error.strerror})",
+                              "check the path") from None
+    with handle:
+        data = handle.read()
+    for line_number, line in enumerate(data.split(b"\n"), start=1):
+        if line.strip():
+            yield line_number, line
+
+
+def _json_line(source: str, line_number: int, line: bytes):
+    try:
+        return json.loads(line)
+    except UnicodeDecodeError:
+        raise OdgtFormatError(source, line_number, "not UTF-8 text",
+                              "save the file as UTF-8 JSON lines") from None
+    except json.JSONDecodeError as error:
+        raise OdgtFormatError(
+            source, line_number, f"not valid JSON ({error.msg} at column {error.colno})",
+            "write one JSON object per line") from None
+
+
+def read_odgt_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, parsed_json)`` for every non-blank line of an ``.odgt`` file.
+
+    Raises:
+        OdgtFormatError: If the file cannot be read or a line is not valid JSON.
+    """
+    source = os.fspath(path)
+    for line_number, line in _read_lines(source):
+        yield line_number, _json_line(source, line_number, line)
+
+
+# Fast path for detection lines in the canonical layout that detection_record and most tools
+# write: ..."dtboxes": [{"box": [x, y, w, h], "score": s, "tag": t}, ...]} (any spacing).
+# json.loads spends most of its time building a dict per detection; here the dtboxes array is
+# checked structurally with bytes operations and its numbers parsed in one np.fromstring call.
+# Anything else (other key order or keys, NaN, strings, malformed numbers) takes the json path,
+# which also produces the error messages.
+_DT_MARKERS = ((b'{"box":[', b"\x01"), (b'],"score":', b"\x02"), (b',"tag":', b"\x03"),
+               (b"}", b"\x04"))
+_DT_UNIT = b"\x01,,,\x02\x03\x04"  # a detection once its numbers are removed
+_NUMBER_BYTES = b"0123456789.eE+-"
+_TO_SPACES = bytes.maketrans(b"\x01\x02\x03\x04,[]", b"       ")
+# After digits 1-9 become "1", every number must read like this (JSON's grammar without
+# exponents): numpy would also accept "01", ".5", "1." or "+1", and exponents are rare here.
+_PLAIN_NUMBER = re.compile(rb"-?(?:0|1[01]*)(?:\.[01]+)?")
+_ONE_DIGIT = bytes.maketrans(b"123456789", b"111111111")
+
+
+def _fast_detections(line: bytes):
+    """``(record without detections, (D, 4) xywh, (D,) scores)``, or None off the fast path."""
+    key = line.find(b'"dtboxes"')
+    start = line.find(b"[", key)
+    end = line.rfind(b"]")
+    if key < 0 or start < 0 or end < start or line.find(b'"dtboxes"', key + 1) >= 0 \
+            or line[key + 9:start].strip() != b":" or line[end + 1:].strip() != b"}":
+        return None
+    array = line[start:end + 1].replace(b" ", b"")
+    for old, new in _DT_MARKERS:
+        array = array.replace(old, new)
+    count = array.count(b"\x01")
+    if array.translate(None, _NUMBER_BYTES) != b"[" + b",".join([_DT_UNIT] * count) + b"]":
+        return None
+    numbers = array.translate(_TO_SPACES)
+    if not all(_PLAIN_NUMBER.fullmatch(form)
+               for form in set(numbers.translate(_ONE_DIGIT).split())):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns (no error yet) on unparsable text
+        try:
+            values = np.fromstring(numbers, sep=" ") if count else np.zeros(0)
+        except (ValueError, DeprecationWarning):
+            return None
+    if values.size != 6 * count:
+        return None
+    values = values.reshape(count, 6)
+    try:
+        record = json.loads(line[:start] + b"[]" + line[end + 1:])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record, values[:, :4], values[:, 4].copy()
+
+
+def _parse_dt_line(source: str, line_number: int, line: bytes) -> DtImage:
+    fast = _fast_detections(line)
+    if fast is not None:
+        record, xywh, scores = fast
+        image = parse_dt_record(record, source, line_number)  # checks ID, sizes, dtboxes
+        if np.isfinite(xywh).all() and (xywh[:, 2:] >= 0).all() and np.isfinite(scores).all():
+            boxes = xywh.copy()
+            boxes[:, 2:] += boxes[:, :2]
+            return DtImage(image.image_id, image.height, image.width, boxes, scores,
+                           line_number, source)
+    return parse_dt_record(_json_line(source, line_number, line), source, line_number)
+
+
+def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImage]:
+    """Read and validate a whole ``.odgt`` file.
+
+    Args:
+        path (str | os.PathLike): The file.
+        kind (str): ``"gt"`` for ground truth, ``"dt"`` for detections.
+
+    Returns:
+        list[GtImage] | list[DtImage]: One entry per record, in file order.
+
+    Raises:
+        OdgtFormatError: On any malformed line, a duplicate ``ID``, or (gt only) an empty file.
+    """
+    if kind not in ("gt", "dt"):
+        raise ValueError(f"kind must be 'gt' or 'dt', got {kind!r}")
+    source = os.fspath(path)
+    if kind == "gt":
+        images = [parse_gt_record(_json_line(source, number, line), source, number)
+                  for number, line in _read_lines(source)]
+    else:
+        images = [_parse_dt_line(source, number, line) for number, line in _read_lines(source)]
+    check_unique_ids(images)
+    if kind == "gt" and not images:
+        raise OdgtFormatError(source, 1, "the ground-truth file has no records",
+                              "pass the annotation .odgt file (one image per line)")
+    return images
+
+
+def check_unique_ids(images: Sequence[GtImage] | Sequence[DtImage]) -> None:
+    """Raise :class:`OdgtFormatError` at the second record of any repeated ``ID``."""
+    first_line: dict[str, int] = {}
+    for image in images:
+        if image.image_id in first_line:
+            raise OdgtFormatError(
+                image.source, image.line,
+                f"duplicate ID '{image.image_id}' (first at line {first_line[image.image_id]})",
+                "give each image exactly one record")
+        first_line[image.image_id] = image.line
+
+
+def write_odgt(path: str | os.PathLike, records: Iterable[dict]) -> None:
+    """Write records as JSON lines atomically: a temporary file in the same folder, then rename.
+
+    A crash or an exception while writing leaves no partial file at ``path``.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".odgt")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            for record in records:
+                stream.write(json.dumps(record, separators=(",", ":")))
+                stream.write("\n")
+        os.replace(temp_path, path)
+    except BaseException:
+        os.unlink(temp_path)
+        raise
+
+
+def detection_record(image_id: str, height: int, width: int, boxes_xyxy: np.ndarray,
+                     scores: np.ndarray, decimals: int = 2) -> dict:
+    """The odgt detection record of one image, from model outputs.
+
+    Boxes are rounded to ``decimals`` (1/100 px keeps files small and changes no match in practice);
+    scores are kept exactly, so equal scores stay equal and distinct ones distinct.
+
+    Args:
+        image_id (str): The gt ``ID``.
+        height (int): Original image height.
+        width (int): Original image width.
+        boxes_xyxy (np.ndarray): (D, 4) boxes in original-image pixels.
+        scores (np.ndarray): (D,) scores.
+        decimals (int): Rounding of the [x, y, w, h] values.
+
+    Returns:
+        dict: ``{"ID", "height", "width", "dtboxes": [{"box": [x, y, w, h], "score", "tag": 1}]}``.
+    """
+    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    # An inverted box (x2 < x1) has no area either way; clamping keeps the record valid.
+    sizes = np.maximum(boxes[:, 2:] - boxes[:, :2], 0)
+    xywh = np.round(np.column_stack([boxes[:, :2], sizes]), decimals) + 0.0  # + 0.0: no -0.0
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    return {"ID": image_id, "height": int(height), "width": int(width),
+            "dtboxes": [{"box": box, "score": score, "tag": 1}
+                        for box, score in zip(xywh.tolist(), scores.tolist(), strict=True)]}

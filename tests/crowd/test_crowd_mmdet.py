@@ -1,0 +1,268 @@
+"""The mmdet side of o2f-crowd: dataset, metric, configs, a tiny training run and model mode.
+
+Uses the synthetic CrowdHuman-format scenes of ``o2f_det.synthetic`` (64 x 64 px, a few images).
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mmdet")
+
+from mmengine.config import Config  # noqa: E402
+
+from o2f_crowd.evaluation import evaluate, load_odgt  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+CROWD_CONFIG = REPO / "configs" / "crowd" / "o2f_r50_crowdhuman.py"
+
+
+@pytest.fixture(scope="module")
+def crowd_data(tmp_path_factory):
+    from o2f_det.synthetic import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("crowd") / "data"
+    info = write_synthetic_dataset(root, num_train=4, num_val=3, image_size=(64, 64), seed=3,
+                                   num_classes=1, max_objects=6, ignore_size=10.0)
+    return info
+
+
+def _records(path):
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def _is_ignore(box):
+    return box["tag"] != "person" or bool(box.get("extra", {}).get("ignore", 0))
+
+
+@pytest.mark.parametrize("box_type,key", [("full", "fbox"), ("visible", "vbox")])
+def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key):
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    import o2f_crowd.datasets  # noqa: F401  (registers O2FCrowdHumanDataset)
+
+    register_all_modules()
+    dataset = DATASETS.build(dict(
+        type="O2FCrowdHumanDataset", data_root=crowd_data["root"],
+        ann_file="annotations/crowd_train.odgt", data_prefix=dict(img="Images/"),
+        box_type=box_type, pipeline=[dict(type="LoadImageFromFile"),
+                                     dict(type="LoadAnnotations", with_bbox=True),
+                                     dict(type="PackDetInputs")]))
+    records = _records(crowd_data["crowd_train"])
+    assert len(dataset) == len(records)
+    total_ignored = 0
+    for index, record in enumerate(records):
+        sample = dataset[index]["data_samples"]
+        persons = [b[key] for b in record["gtboxes"] if not _is_ignore(b)]
+        ignores = [b[key] for b in record["gtboxes"] if _is_ignore(b)]
+        total_ignored += len(ignores)
+        expected = np.array(persons, dtype=np.float32).reshape(-1, 4)
+        expected[:, 2:] += expected[:, :2]
+        np.testing.assert_allclose(sample.gt_instances.bboxes.numpy(), expected, atol=1e-4)
+        assert (sample.gt_instances.labels.numpy() == 0).all()
+        assert len(sample.ignored_instances) == len(ignores)
+        assert sample.metainfo["img_id"] == record["ID"]
+        assert sample.metainfo["ori_shape"] == (record["height"], record["width"])
+    assert total_ignored > 0  # the synthetic set has ignore regions to exercise
+
+
+def test_metric_writes_the_odgt_and_reports_the_file_numbers(crowd_data, tmp_path):
+    import torch
+    from mmengine.structures import InstanceData
+
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
+
+    records = _records(crowd_data["crowd_val"])
+    metric = O2FCrowdHumanMetric(ann_file=crowd_data["crowd_val"],
+                                 outfile_prefix=str(tmp_path / "dt"))
+    num_persons = 0
+    for record in records[::-1]:  # any order: matched by ID
+        persons = np.array([b["fbox"] for b in record["gtboxes"] if not _is_ignore(b)],
+                           dtype=np.float32).reshape(-1, 4)
+        num_persons += len(persons)
+        persons[:, 2:] += persons[:, :2]
+        pred = InstanceData(bboxes=torch.from_numpy(persons),
+                            scores=torch.linspace(0.9, 0.5, len(persons)))
+        metric.process({}, [dict(img_id=record["ID"], ori_shape=(record["height"],
+                                                                  record["width"]),
+                                 pred_instances=pred)])
+    result = metric.evaluate(size=len(records))
+    written = tmp_path / "dt.odgt"
+    assert written.is_file()
+    from_file = evaluate(load_odgt(crowd_data["crowd_val"], "gt"), load_odgt(written, "dt"))
+    for name in ("AP", "mMR", "Recall", "JI"):
+        assert result[f"crowdhuman/{name}"] == from_file[name]
+    # Every person detected exactly, nothing else: Recall 1, no FP (mMR 0), and AP is the area
+    # after the first point: (N - 1) / N at precision 1.
+    assert result["crowdhuman/Recall"] == 1.0 and result["crowdhuman/mMR"] == 0.0
+    assert result["crowdhuman/AP"] == pytest.approx((num_persons - 1) / num_persons, abs=1e-12)
+
+
+def test_crowd_configs_load_with_the_paper_recipe():
+    o2f = Config.fromfile(str(CROWD_CONFIG))
+    assert o2f.o2f_task == "crowd"
+    assert o2f.model.bbox_head.type == "O2FHead" and o2f.model.bbox_head.num_classes == 1
+    assert o2f.model.train_cfg.assigner.num_ambiguous == 3  # 1 certain + 3 ambiguous
+    assert o2f.train_cfg.max_epochs == 50
+    assert o2f.model.test_cfg.max_per_img == 500 and not o2f.model.test_cfg.with_nms
+    assert o2f.train_dataloader.dataset.type == "O2FCrowdHumanDataset"
+    assert o2f.test_dataloader.dataset.ann_file == "annotation_val.odgt"
+    assert [m["type"] for m in o2f.val_evaluator] == ["O2FCrowdHumanMetric"]
+    assert [h["type"] for h in o2f.custom_hooks] == ["O2FTemperatureHook"]
+    fcos = Config.fromfile(str(CROWD_CONFIG.with_name("fcos_r50_crowdhuman.py")))
+    assert fcos.model.bbox_head.type == "NMSSwitchFCOSHead" and fcos.model.test_cfg.with_nms
+    assert fcos.model.bbox_head.num_classes == 1 and fcos.custom_hooks == []
+
+
+TINY_CONFIG = """
+_base_ = {base!r}
+data_root = {root!r}
+model = dict(
+    backbone=dict(depth=18, base_channels=16, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
+    bbox_head=dict(in_channels=32, feat_channels=32, stacked_convs=1, ctr_conv_channels=16,
+                   norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
+    test_cfg=dict(nms_pre=100, score_thr=0.0, max_per_img=20))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, ann_file='annotations/crowd_train.odgt',
+                 pipeline=[dict(type='LoadImageFromFile'),
+                           dict(type='LoadAnnotations', with_bbox=True),
+                           dict(type='RandomResize', scale=[(80, 56), (80, 72)], keep_ratio=True),
+                           dict(type='RandomFlip', prob=0.5),
+                           dict(type='PackDetInputs')]))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, ann_file='annotations/crowd_val.odgt',
+                 pipeline=[dict(type='LoadImageFromFile'),
+                           dict(type='Resize', scale=(80, 64), keep_ratio=True),
+                           dict(type='PackDetInputs', meta_keys=('img_id', 'img_path',
+                                'ori_shape', 'img_shape', 'scale_factor'))]))
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='O2FCrowdHumanMetric',
+                      ann_file=data_root + 'annotations/crowd_val.odgt')]
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=2, val_interval=2)
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)]
+optim_wrapper = dict(optimizer=dict(lr=0.001))
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=2, save_best=None, max_keep_ckpts=1))
+"""
+
+
+@pytest.mark.slow
+def test_tiny_crowd_training_evaluates_through_the_metric_and_model_mode(
+        crowd_data, tmp_path, monkeypatch):
+    from o2f_crowd.train import main as train_main
+    from o2f_det import O2FHead
+
+    # Spy on the head: the ignore regions of the batch must reach its loss.
+    ignore_counts = []
+    original_loss_by_feat = O2FHead.loss_by_feat
+
+    def spy(self, *args, **kwargs):
+        ignored = kwargs.get("batch_gt_instances_ignore", args[-1] if len(args) > 5 else None)
+        ignore_counts.append(sum(len(i) for i in ignored or []))
+        return original_loss_by_feat(self, *args, **kwargs)
+
+    monkeypatch.setattr(O2FHead, "loss_by_feat", spy)
+    config = tmp_path / "tiny_crowd.py"
+    config.write_text(TINY_CONFIG.format(base=str(CROWD_CONFIG),
+                                         root=crowd_data["root"] + "/"))
+    work_dir = tmp_path / "work"
+    assert train_main([str(config), "--work-dir", str(work_dir)]) == 0
+    # 4 training images, batch 2, 2 epochs; every ignore region of the set was seen each epoch.
+    expected_ignores = sum(_is_ignore(b) for r in _records(crowd_data["crowd_train"])
+                           for b in r["gtboxes"])
+    assert len(ignore_counts) == 4 and sum(ignore_counts) == 2 * expected_ignores > 0
+    # The val loop after epoch 2 wrote the epoch's detections next to the log and logged the
+    # four numbers, which are those of evaluating that file.
+    written = sorted(work_dir.glob("*/crowdhuman_dt_epoch_2.odgt"))
+    assert len(written) == 1
+    scalars = [json.loads(line) for line in sorted(work_dir.glob("*/vis_data/scalars.json"))[0]
+               .read_text().splitlines()]
+    logged = [s for s in scalars if "crowdhuman/AP" in s][-1]
+    from_file = evaluate(load_odgt(crowd_data["crowd_val"], "gt"), load_odgt(written[0], "dt"))
+    for name in ("AP", "mMR", "Recall", "JI"):
+        assert logged[f"crowdhuman/{name}"] == pytest.approx(from_file[name], abs=1e-12)
+    assert from_file["num_images_without_dt_record"] == 0
+
+    # Model mode of tools/eval_crowd.py: inference on the val set, file, then the same numbers.
+    checkpoint = work_dir / "epoch_2.pth"
+    dt_path, json_path = tmp_path / "model_dt.odgt", tmp_path / "model.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "eval_crowd.py"), "--config", str(config),
+         "--checkpoint", str(checkpoint), "--dt", str(dt_path), "--json", str(json_path),
+         "--cfg-options", f"work_dir={tmp_path / 'eval_work'}"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads(json_path.read_text())
+    for name in ("AP", "mMR", "Recall", "JI"):
+        assert metrics[name] == pytest.approx(from_file[name], abs=1e-12)
+
+
+def test_ignore_regions_are_neither_positives_nor_negatives(crowd_data, tmp_path):
+    """One image, its persons, plus an ignore region over the whole image: every unlabelled point
+    is then ignored, so the classification loss drops (no negatives) while the box loss, which
+    only sees the labelled points, is unchanged. A region off the image changes nothing."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmdet.structures.bbox import HorizontalBoxes
+    from mmdet.utils import register_all_modules
+    from mmengine.structures import InstanceData
+
+    register_all_modules()
+    config = tmp_path / "tiny_crowd.py"
+    config.write_text(TINY_CONFIG.format(base=str(CROWD_CONFIG),
+                                         root=crowd_data["root"] + "/"))
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(cfg.model)
+    model.train()
+    from mmdet.registry import DATASETS
+
+    dataset = DATASETS.build(dict(
+        type="O2FCrowdHumanDataset", data_root=crowd_data["root"],
+        ann_file="annotations/crowd_train.odgt", data_prefix=dict(img="Images/"),
+        pipeline=[dict(type="LoadImageFromFile"), dict(type="LoadAnnotations", with_bbox=True),
+                  dict(type="PackDetInputs")]))
+    index = next(i for i in range(len(dataset))
+                 if len(dataset[i]["data_samples"].gt_instances) > 0)
+
+    def losses(ignore_boxes):
+        item = dataset[index]
+        sample = item["data_samples"]
+        sample.ignored_instances = InstanceData(
+            bboxes=HorizontalBoxes(torch.tensor(ignore_boxes, dtype=torch.float32).reshape(-1, 4)),
+            labels=torch.zeros(len(ignore_boxes), dtype=torch.long))
+        data = model.data_preprocessor({"inputs": [item["inputs"]], "data_samples": [sample]},
+                                       True)
+        torch.manual_seed(0)
+        return model.loss(data["inputs"], data["data_samples"])
+
+    without = losses([])
+    # A region containing no point changes nothing; one over the image removes the negatives.
+    torch.testing.assert_close(losses([[1000.0, 1000.0, 1100.0, 1100.0]]), without)
+    with_ignore = losses([[0.0, 0.0, 64.0, 64.0]])
+    assert with_ignore["loss_cls"].item() < 0.9 * without["loss_cls"].item()
+    torch.testing.assert_close(with_ignore["loss_bbox"], without["loss_bbox"])
+
+
+def test_model_mode_bad_paths_are_one_line_exit_2(tmp_path):
+    tool = REPO / "tools" / "eval_crowd.py"
+    for args, words in (
+            (["--config", str(CROWD_CONFIG), "--checkpoint", str(tmp_path / "no.pth")],
+             "checkpoint not found"),
+            (["--config", str(tmp_path / "no.py"), "--checkpoint", str(CROWD_CONFIG)],
+             "config file not found")):
+        result = subprocess.run([sys.executable, str(tool), *args, "--dt",
+                                 str(tmp_path / "dt.odgt")], capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
+    assert list(tmp_path.iterdir()) == []

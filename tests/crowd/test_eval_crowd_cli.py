@@ -1,0 +1,97 @@
+"""tools/eval_crowd.py: the table and JSON on the worked example, and every bad input case.
+
+Bad input must give exit code 2, exactly one stderr line naming the file and line, and no JSON.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TOOL = REPO / "tools" / "eval_crowd.py"
+WORKED = Path(__file__).resolve().parent / "data" / "worked_example"
+GT_LINE = ('{"ID": "a", "height": 100, "width": 100, "gtboxes": '
+           '[{"tag": "person", "fbox": [0, 0, 20, 40]}]}')
+DT_LINE = '{"ID": "a", "dtboxes": [{"box": [0, 0, 20, 40], "score": 0.9, "tag": 1}]}'
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_worked_example_table_and_json(tmp_path):
+    out = tmp_path / "sub" / "metrics.json"
+    result = run_tool("--gt", WORKED / "gt.odgt", "--dt", WORKED / "dt.odgt", "--json", out)
+    assert result.returncode == 0, result.stderr
+    assert "| AP     | 0.2982 |" in result.stdout
+    assert "| mMR    | 0.7646 |" in result.stdout
+    assert "| Recall | 0.5556 |" in result.stdout
+    assert "| JI     | 0.1667 |" in result.stdout
+    assert "0 gt images without a detection record" in result.stdout
+    metrics = json.loads(out.read_text())
+    assert metrics["AP"] == 0.29821428571428577 and metrics["mMR"] == 0.7645695512713031
+    assert metrics["Recall"] == 0.5555555555555556 and metrics["JI"] == 0.16666665000000166
+    assert [p.name for p in out.parent.iterdir()] == ["metrics.json"]  # no temporary left over
+
+
+def test_missing_detection_record_is_counted(tmp_path):
+    gt = tmp_path / "gt.odgt"
+    gt.write_text(GT_LINE + "\n" + GT_LINE.replace('"a"', '"b"') + "\n")
+    dt = tmp_path / "dt.odgt"
+    dt.write_text(DT_LINE + "\n")
+    result = run_tool("--gt", gt, "--dt", dt)
+    assert result.returncode == 0, result.stderr
+    assert "1 gt images without a detection record" in result.stdout
+    assert "| Recall | 0.5000 |" in result.stdout
+
+
+BAD_CASES = {
+    # name: (gt lines, dt lines, which file and line the error names, words in the message)
+    "malformed_json": ([GT_LINE], [DT_LINE[:-5]], "dt.odgt:1:", "not valid JSON"),
+    "malformed_gt_line": ([GT_LINE, "[1, 2]"], [DT_LINE], "gt.odgt:2:", "not an object"),
+    "unknown_id": ([GT_LINE], [DT_LINE, "", DT_LINE.replace('"a"', '"zz"')], "dt.odgt:3:",
+                   "image 'zz' is not in the ground truth"),
+    "duplicate_dt_id": ([GT_LINE], [DT_LINE, DT_LINE], "dt.odgt:2:", "duplicate ID 'a'"),
+    "duplicate_gt_id": ([GT_LINE, GT_LINE], [DT_LINE], "gt.odgt:2:", "duplicate ID 'a'"),
+    "nan_box": ([GT_LINE], [DT_LINE.replace("[0, 0, 20, 40]", "[0, 0, NaN, 40]")], "dt.odgt:1:",
+                "NaN or infinite"),
+    "negative_size": ([GT_LINE], [DT_LINE.replace("[0, 0, 20, 40]", "[0, 0, 20, -4]")],
+                      "dt.odgt:1:", "negative width or height"),
+    "negative_gt_size": ([GT_LINE.replace("[0, 0, 20, 40]", "[0, 0, -20, 40]")], [DT_LINE],
+                         "gt.odgt:1:", "negative width or height"),
+    "empty_gt": ([], [DT_LINE], "gt.odgt:1:", "no records"),
+    "no_person": ([GT_LINE.replace('"person"', '"mask"')], [DT_LINE], "gt.odgt:",
+                  "has a 'person' box"),
+    "no_image_size": ([GT_LINE.replace('"height": 100, "width": 100, ', "")], [DT_LINE],
+                      "gt.odgt:1:", "no height/width"),
+    "missing_score": ([GT_LINE], [DT_LINE.replace(', "score": 0.9', "")], "dt.odgt:1:",
+                      "no 'box' or no 'score'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, case):
+    gt_lines, dt_lines, where, words = BAD_CASES[case]
+    gt, dt, out = tmp_path / "gt.odgt", tmp_path / "dt.odgt", tmp_path / "metrics.json"
+    gt.write_text("".join(line + "\n" for line in gt_lines))
+    dt.write_text("".join(line + "\n" for line in dt_lines))
+    result = run_tool("--gt", gt, "--dt", dt, "--json", out)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {tmp_path / where}"), lines[0]
+    assert words in lines[0] and "; " in lines[0]  # what is wrong; how to fix it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dt.odgt", "gt.odgt"]
+
+
+def test_usage_errors_are_one_line_exit_2(tmp_path):
+    for args in ([], ["--dt", WORKED / "dt.odgt"], ["--gt", tmp_path / "nope.odgt", "--dt", "x"],
+                 ["--gt", "g", "--dt", "d", "--config", "c.py"]):
+        result = run_tool(*args)
+        assert result.returncode == 2
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")

@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Evaluate CrowdHuman full-body detections: AP, mMR, Recall and JI (community reference rules).
+
+Files::
+
+    python tools/eval_crowd.py --gt annotation_val.odgt --dt results.odgt [--json metrics.json]
+
+A model (runs the config's test set, writes the detections to ``--dt``, then evaluates them; the
+gt defaults to the config's test annotation file)::
+
+    python tools/eval_crowd.py --config CFG --checkpoint CKPT --dt results.odgt [--json M.json]
+
+Detections are odgt lines ``{"ID", "dtboxes": [{"box": [x, y, w, h], "score": s, "tag": 1}]}``;
+a gt image without a detection record is an image without detections (the count is printed). The
+JSON holds ``AP``, ``mMR``, ``Recall``, ``JI`` as fractions in [0, 1], plus the JI threshold and
+counts. Bad input prints one line ``error: <file>:<line>: <what>; <how to fix>`` and exits with
+code 2, leaving no output file. The file mode needs only numpy and scipy (``o2f_crowd.evaluation``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+from o2f_crowd.evaluation import OdgtFormatError, evaluate, load_odgt
+
+
+class UsageError(Exception):
+    """A command-line mistake, printed as one line with exit code 2."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage and the message on two lines
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="tools/eval_crowd.py",
+        description="CrowdHuman full-body evaluation: AP, mMR, Recall and JI.")
+    parser.add_argument("--gt", help="ground-truth .odgt (e.g. annotation_val.odgt); with --config "
+                        "it defaults to the config's test annotation file")
+    parser.add_argument("--dt", required=True, help="detections .odgt to evaluate; with --config "
+                        "the file the detections are written to")
+    parser.add_argument("--json", help="also write the metrics to this JSON file")
+    parser.add_argument("--config", help="model config: run inference on its test set first")
+    parser.add_argument("--checkpoint", help="model weights for --config")
+    parser.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", default=None,
+                        help="override config keys in --config mode")
+    return parser
+
+
+def format_report(metrics: dict, gt_path: str, dt_path: str) -> str:
+    """The table printed to stdout."""
+    lines = [
+        f"gt: {gt_path}: {metrics['num_images']} images, {metrics['num_persons']} persons, "
+        f"{metrics['num_ignore_regions']} ignore regions, "
+        f"{metrics['num_images_without_gt_boxes']} images without gt boxes",
+        f"dt: {dt_path}: {metrics['num_detections']} detections; "
+        f"{metrics['num_images_without_dt_record']} gt images without a detection record, "
+        f"{metrics['num_images_without_detections']} without detections (record or not)",
+        f"matching at IoU > 0.5: {metrics['num_tp']} TP, {metrics['num_fp']} FP, "
+        f"{metrics['num_dropped']} dropped in ignore regions",
+        "",
+        "| metric | value  |",
+        "|--------|--------|",
+    ]
+    for name in ("AP", "mMR", "Recall", "JI"):
+        lines.append(f"| {name:<6} | {metrics[name]:.4f} |")
+    lines.append(f"(fractions; JI's best score threshold: > {metrics['JI_threshold']:.1f})")
+    return "\n".join(lines)
+
+
+def write_json_atomic(path: str, payload: dict) -> None:
+    """Write JSON through a temporary file in the same folder, so no partial file is ever left."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2)
+            stream.write("\n")
+        os.replace(temp_path, path)
+    except BaseException:
+        os.unlink(temp_path)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    gt_path = args.gt
+    if args.config or args.checkpoint:
+        if not (args.config and args.checkpoint):
+            raise UsageError("--config and --checkpoint go together")
+        # Lazy: the file mode must work without torch/mmdet installed.
+        from o2f_crowd.inference import InferenceError, detect_to_odgt
+
+        try:
+            gt_from_config = detect_to_odgt(args.config, args.checkpoint, args.dt,
+                                            cfg_options=args.cfg_options)
+        except InferenceError as error:
+            raise UsageError(str(error)) from None
+        gt_path = gt_path or gt_from_config
+    elif args.cfg_options:
+        raise UsageError("--cfg-options needs --config")
+    if not gt_path:
+        raise UsageError("the following argument is required: --gt")
+
+    metrics = evaluate(load_odgt(gt_path, "gt"), load_odgt(args.dt, "dt"))
+    print(format_report(metrics, gt_path, args.dt))
+    if args.json:
+        payload = {"gt": os.path.abspath(gt_path), "dt": os.path.abspath(args.dt), **metrics}
+        try:
+            write_json_atomic(args.json, payload)
+        except OSError as error:
+            raise UsageError(f"cannot write {args.json}: {error.strerror}") from None
+        print(f"metrics written to {args.json}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(build_parser().parse_args(argv))
+    except OdgtFormatError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
