@@ -28,8 +28,8 @@ from o2f_crowd.evaluation.matching import (
     max_weight_match_pairs,
 )
 
-# A copy of shared/data/crowd_worked_example (three hand-made images, see crowdhuman_eval.md).
-WORKED = Path(__file__).resolve().parent / "data" / "worked_example"
+# tests/data/crowd_worked_example: three hand-made images (see tests/data/README.md).
+WORKED = Path(__file__).resolve().parents[1] / "data" / "crowd_worked_example"
 
 
 def gt_record(image_id, persons=(), ignores=(), height=100, width=200, extra_ignored=()):

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "eval_crowd.py"
-WORKED = Path(__file__).resolve().parent / "data" / "worked_example"
+WORKED = Path(__file__).resolve().parents[1] / "data" / "crowd_worked_example"
 GT_LINE = ('{"ID": "a", "height": 100, "width": 100, "gtboxes": '
            '[{"tag": "person", "fbox": [0, 0, 20, 40]}]}')
 DT_LINE = '{"ID": "a", "dtboxes": [{"box": [0, 0, 20, 40], "score": 0.9, "tag": 1}]}'
