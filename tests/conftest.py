@@ -1,6 +1,16 @@
-"""Shared test settings: deterministic torch, CPU threads kept small for the 2-core CI machine."""
+"""Shared test settings: deterministic torch, one compute thread per process.
+
+One thread: on a loaded 2-core machine, spinning OpenMP threads made a small training test 70x
+slower (180 s instead of 2.6 s); no result depends on the thread count. The environment variables
+reach the subprocesses some tests start (tools/train.py, torchrun).
+"""
+
+import os
 
 import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 try:
     import torch
@@ -9,7 +19,12 @@ except ImportError:  # pragma: no cover - every test environment has torch
 
 
 @pytest.fixture(autouse=True)
-def _seed_torch():
-    if torch is not None:
-        torch.manual_seed(0)
+def _deterministic_single_thread_torch():
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
     yield
+    torch.set_num_threads(threads)

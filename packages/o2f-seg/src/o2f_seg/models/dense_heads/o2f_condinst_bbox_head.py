@@ -1,0 +1,239 @@
+"""CondInst box heads: one-to-few (o2f) with mask-aware matching, POTO, and the NMS switch."""
+
+from collections.abc import Callable
+
+import torch
+from mmdet.models.dense_heads import CondInstBboxHead
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import get_box_tensor
+from mmdet.utils import InstanceList, OptInstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from o2f_core import O2FAssignResult
+from o2f_det.models import NMSSwitchMixin, O2FHeadMixin, POTOAssigner
+
+from ..utils import mask_centres_of_mass
+
+# (img_id, candidates: InstanceData(points, strides, param_preds), gt_instances) -> (M, P) IoU
+MaskQualityFn = Callable[[int, InstanceData, InstanceData], Tensor]
+
+
+@MODELS.register_module()
+class NMSSwitchCondInstBboxHead(NMSSwitchMixin, CondInstBboxHead):
+    """mmdet's CondInst box head (one-to-many) with the ``test_cfg.with_nms`` switch.
+
+    The CondInst baseline: ``with_nms=True`` is mmdet's behaviour (box NMS, then masks for
+    the survivors); ``with_nms=False`` keeps the ``max_per_img`` best-scored candidates.
+    """
+
+
+@MODELS.register_module()
+class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
+    """CondInst box head trained with the one-to-few assignment, NMS-free at test time.
+
+    The o2f recipe is the detection head's (:class:`o2f_det.models.O2FHeadMixin`): joint score
+    ``p = sigmoid(cls) * sigmoid(ctr)`` with ``num_ctr_convs`` extra 64-channel convs before
+    the centerness output, :class:`o2f_core.O2FAssigner` soft targets following the
+    temperature T (``O2FTemperatureHook``), soft focal loss on ``p`` and centerness-weighted
+    GIoU on the labelled anchors, ``train_cfg`` keys as in ``O2FHead``. On top of CondInst:
+
+    * **Mask-aware centre** (``mask_centres=True``): when the ground truth has masks, each
+      object's candidate square (``center_radius * stride``, clipped to the box) is centred
+      at the centre of mass of its mask, in input-image pixels after the pipeline's resize
+      and flip. For an L- or ring-shaped object the box centre can lie off the object.
+    * **Mask-IoU matching** (optional, ``O2FCondInst(mask_iou_matching=True)``): the detector
+      passes ``mask_quality_fn`` and the IoU term of ``p^(1-alpha) * IoU^alpha`` becomes the
+      soft mask IoU of each candidate anchor's predicted mask (:meth:`mask_quality`).
+    * **Positives for the mask head**: :meth:`get_positive_infos` returns every labelled
+      anchor (certain and ambiguous) with ``certain``, ``soft_targets`` and
+      ``assign_weights``, so :class:`O2FCondInstMaskHead` can weight and cap them.
+    * **NMS-free prediction**: per level the ``nms_pre`` best (anchor, class) pairs by ``p``
+      above ``score_thr``, then the ``max_per_img`` best per image; ``test_cfg.with_nms=True``
+      applies CondInst's box NMS instead. Masks come from the kept anchors' dynamic filters.
+
+    FCOSHead's ``loss_cls``/``loss_bbox``/``loss_centerness``, ``regress_ranges`` and
+    ``center_sampling`` are unused (built but not called).
+
+    Args:
+        mask_centres (bool): centre candidate squares at mask centres of mass (False: box
+            centres, as in detection).
+        **kwargs: ``num_ctr_convs``, ``ctr_conv_channels``, ``temperature`` (O2FHeadMixin) and
+            the arguments of :class:`CondInstBboxHead`.
+    """
+
+    def __init__(self, *args, mask_centres: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.mask_centres = mask_centres
+
+    # ------------------------------------------------------------------ training
+
+    def loss(self, x: tuple[Tensor], batch_data_samples: SampleList,
+             mask_quality_fn: MaskQualityFn | None = None) -> dict:
+        """``BaseDenseHead.loss`` plus an optional mask-IoU provider for the matching."""
+        gts, gts_ignore, img_metas = unpack_gt_instances(batch_data_samples)
+        return self.loss_by_feat(*self(x), gts, img_metas, gts_ignore,
+                                 mask_quality_fn=mask_quality_fn)
+
+    def gt_centres(self, gt_instances: InstanceData) -> Tensor | None:
+        """Centres (M, 2) of the candidate squares: mask centres of mass, None for boxes."""
+        if not self.mask_centres or 'masks' not in gt_instances or len(gt_instances) == 0:
+            return None
+        boxes = get_box_tensor(gt_instances.bboxes).float()
+        masks = gt_instances.masks.to_tensor(dtype=torch.bool, device=boxes.device)
+        return mask_centres_of_mass(masks, boxes)
+
+    def loss_by_feat(self,
+                     cls_scores: list[Tensor],
+                     bbox_preds: list[Tensor],
+                     centernesses: list[Tensor],
+                     param_preds: list[Tensor],
+                     batch_gt_instances: InstanceList,
+                     batch_img_metas: list[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None,
+                     mask_quality_fn: MaskQualityFn | None = None) -> dict[str, Tensor]:
+        """o2f losses of the box branch; stores the labelled anchors for the mask head.
+
+        Args:
+            cls_scores (list[Tensor]): per level (B, C, H_i, W_i) class logits.
+            bbox_preds (list[Tensor]): per level (B, 4, H_i, W_i) ltrb distances.
+            centernesses (list[Tensor]): per level (B, 1, H_i, W_i) centerness logits.
+            param_preds (list[Tensor]): per level (B, num_params, H_i, W_i) dynamic filters.
+            batch_gt_instances (list[InstanceData]): ``bboxes`` (M, 4), ``labels`` (M,) and,
+                for mask-aware centres, ``masks``.
+            batch_img_metas (list[dict]): image metas (unused).
+            batch_gt_instances_ignore (list[InstanceData], optional): ignore regions.
+            mask_quality_fn (callable, optional): mask IoU of candidate anchors (given by
+                :class:`O2FCondInst`); None matches with box IoU.
+
+        Returns:
+            dict: ``loss_cls`` and ``loss_bbox`` (see ``O2FHeadMixin.o2f_loss``).
+        """
+        # BCE on probabilities must run in float32 (autocast would run it in fp16).
+        with torch.autocast(device_type=cls_scores[0].device.type, enabled=False):
+            scores, pred_boxes, points, strides = self.o2f_flatten(
+                cls_scores, bbox_preds, centernesses)
+            gt_centres = [self.gt_centres(gt_instances) for gt_instances in batch_gt_instances]
+            quality = None
+            if mask_quality_fn is not None:
+                flat_params = torch.cat([level.permute(0, 2, 3, 1).flatten(1, 2)
+                                         for level in param_preds], 1)  # (B, N, num_params)
+                quality = [
+                    self.mask_quality(mask_quality_fn, img_id, gt_instances, centres, points,
+                                      strides, flat_params[img_id])
+                    if len(gt_instances) else None
+                    for img_id, (gt_instances, centres)
+                    in enumerate(zip(batch_gt_instances, gt_centres))]
+            assign_results = self.o2f_assign(scores, pred_boxes, points, strides,
+                                             batch_gt_instances, batch_gt_instances_ignore,
+                                             gt_centres, quality)
+            losses = self.o2f_loss(scores, pred_boxes, points, assign_results,
+                                   batch_gt_instances)
+        num_points_per_level = [score.shape[-2] * score.shape[-1] for score in cls_scores]
+        self._store_positive_infos(cls_scores, centernesses, param_preds,
+                                   points.split(num_points_per_level),
+                                   strides.split(num_points_per_level), assign_results)
+        return losses
+
+    def mask_quality(self, mask_quality_fn: MaskQualityFn, img_id: int,
+                     gt_instances: InstanceData, gt_centres: Tensor | None, points: Tensor,
+                     strides: Tensor, params: Tensor) -> Tensor:
+        """Mask IoU (M, N) for the matching score, computed at candidate anchors only.
+
+        Only anchors inside some object's candidate square can be matched, so masks are
+        predicted for those alone (tens per object instead of all N anchors); every other
+        entry stays 0 and is never read by the assigner.
+        """
+        candidate_mask = getattr(self.assigner, 'candidate_mask', None)
+        if candidate_mask is None:
+            raise ValueError(f'mask-IoU matching needs an assigner with candidate_mask(); '
+                             f'{type(self.assigner).__name__} has none')
+        boxes = get_box_tensor(gt_instances.bboxes).float()
+        centres = gt_centres if gt_centres is not None else (boxes[:, :2] + boxes[:, 2:]) / 2
+        candidate_inds = candidate_mask(points, strides, boxes, centres).any(0).nonzero()[:, 0]
+        candidates = InstanceData(points=points[candidate_inds], strides=strides[candidate_inds],
+                                  param_preds=params[candidate_inds].detach())
+        quality = boxes.new_zeros((len(boxes), len(points)))
+        quality[:, candidate_inds] = mask_quality_fn(img_id, candidates, gt_instances).float()
+        return quality
+
+    def _store_positive_infos(self, cls_scores: list[Tensor], centernesses: list[Tensor],
+                              param_preds: list[Tensor], mlvl_points: list[Tensor],
+                              mlvl_strides: list[Tensor],
+                              results: list[O2FAssignResult]) -> None:
+        """Fill ``_raw_positive_infos`` with CondInst's keys plus the o2f labels."""
+        pos_inds_list = [result.labelled.nonzero()[:, 0] for result in results]
+
+        def at_positives(field: str) -> list[Tensor]:
+            return [getattr(result, field)[inds] for result, inds in zip(results, pos_inds_list)]
+
+        self._raw_positive_infos.update(
+            cls_scores=cls_scores, centernesses=centernesses, param_preds=param_preds,
+            all_level_points=list(mlvl_points), all_level_strides=list(mlvl_strides),
+            pos_inds_list=pos_inds_list, pos_gt_inds_list=at_positives('assigned_gt'),
+            pos_certain_list=at_positives('certain'),
+            pos_soft_targets_list=at_positives('soft_targets'),
+            pos_weights_list=at_positives('weights'))
+
+    def get_positive_infos(self) -> InstanceList:
+        """CondInst's positive infos plus, per labelled anchor, ``certain`` (bool),
+        ``soft_targets`` and ``assign_weights`` (float), each (num_pos,)."""
+        positive_infos = super().get_positive_infos()
+        raw = self._raw_positive_infos
+        for info, certain, soft_targets, weights in zip(
+                positive_infos, raw['pos_certain_list'], raw['pos_soft_targets_list'],
+                raw['pos_weights_list']):
+            info.certain = certain
+            info.soft_targets = soft_targets
+            info.assign_weights = weights
+        return positive_infos
+
+    # ------------------------------------------------------------------ inference
+
+    def predict_by_feat(self,
+                        cls_scores: list[Tensor],
+                        bbox_preds: list[Tensor],
+                        score_factors: list[Tensor] | None = None,
+                        param_preds: list[Tensor] | None = None,
+                        batch_img_metas: list[dict] | None = None,
+                        cfg: dict | None = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> InstanceList:
+        """CondInst's prediction, ranked by the joint score ``p`` (no square root).
+
+        CondInst filters and ranks candidates by ``sigmoid(cls)`` and multiplies centerness
+        in afterwards; here the parent gets ``logit(p)`` as class logits and no separate
+        factor, so ``score_thr``/``nms_pre``/``max_per_img`` all act on ``p``. NMS follows
+        ``test_cfg.with_nms`` (NMSSwitchMixin).
+
+        Args:
+            cls_scores, bbox_preds, score_factors, param_preds (list[Tensor]): per level
+                (B, D, H_i, W_i) head outputs; ``score_factors`` are centerness logits.
+            batch_img_metas (list[dict]): image metas.
+            cfg (dict, optional): test config (default ``self.test_cfg``).
+            rescale (bool): boxes in original-image pixels.
+            with_nms (bool): mmdet's argument; NMS runs only if ``cfg.with_nms`` too.
+
+        Returns:
+            list[InstanceData]: per image at most ``max_per_img`` instances sorted by score,
+            with ``bboxes``, ``scores``, ``labels``, ``param_preds``, ``points``, ``strides``.
+        """
+        joint_logits = [torch.logit(cls.sigmoid() * ctr.sigmoid(), eps=1e-6)
+                        for cls, ctr in zip(cls_scores, score_factors)]
+        return super().predict_by_feat(joint_logits, bbox_preds, None, param_preds,
+                                       batch_img_metas, cfg, rescale, with_nms)
+
+
+@MODELS.register_module()
+class POTOCondInstBboxHead(O2FCondInstBboxHead):
+    """CondInst box head trained one-to-one with POTO (paper Table 9's POTO row), no NMS.
+
+    ``train_cfg.assigner`` takes :class:`o2f_det.models.POTOAssigner` kwargs (alpha,
+    center_radius). Everything else is :class:`O2FCondInstBboxHead`'s (mask-aware centre
+    regions included); the mask head trains on the single matched anchor per object.
+    """
+
+    def build_assigner(self, assigner_cfg: dict) -> POTOAssigner:
+        return POTOAssigner(**assigner_cfg)
