@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pycocotools")
+from PIL import Image  # noqa: E402
+from pycocotools.coco import COCO  # noqa: E402
+
 from o2f_det.synthetic import (  # noqa: E402
     SHAPE_CLASSES,
     box_iou_xyxy,
@@ -17,8 +20,6 @@ from o2f_det.synthetic import (  # noqa: E402
     read_meta,
     write_synthetic_dataset,
 )
-from PIL import Image  # noqa: E402
-from pycocotools.coco import COCO  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL = dict(num_train=12, num_val=3, image_size=(128, 160), seed=7, num_classes=3)
