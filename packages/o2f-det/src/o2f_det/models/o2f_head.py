@@ -8,12 +8,12 @@ tensors (flatten -> assign -> loss), so the segmentation head (a CondInst subcla
 from __future__ import annotations
 
 import copy
+import math
 from collections import OrderedDict
 
 import torch
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.models.utils import filter_scores_and_topk
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
@@ -269,22 +269,29 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
             InstanceData: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,), K <= max_per_img.
         """
         cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
-        score_thr = cfg.get('score_thr', 0.0)
+        score_thr = float(cfg.get('score_thr', 0.0))
+        nms_pre = cfg.get('nms_pre', -1)
+        # joint = sigmoid(cls) * sigmoid(ctr) <= sigmoid(cls), so an entry whose class logit is at
+        # or below logit(score_thr) cannot pass the threshold: one comparison over the
+        # (points x classes) logits replaces a sigmoid over all of them (most of the time here).
+        logit_thr = math.log(score_thr / (1 - score_thr)) if 0 < score_thr < 1 else -math.inf
         mlvl_scores, mlvl_labels, mlvl_distances, mlvl_points = [], [], [], []
         for cls_score, bbox_pred, centerness, points in zip(
                 cls_score_list, bbox_pred_list, score_factor_list, mlvl_priors, strict=True):
-            joint = (cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
-                     * centerness.permute(1, 2, 0).reshape(-1, 1).sigmoid())
-            nms_pre = cfg.get('nms_pre', -1)
+            cls_logits = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+            point_idx, labels = (cls_logits > logit_thr).nonzero(as_tuple=True)
+            ctr_logits = centerness.reshape(-1)
+            scores = cls_logits[point_idx, labels].sigmoid() * ctr_logits[point_idx].sigmoid()
+            passing = scores > score_thr
+            scores, labels, point_idx = scores[passing], labels[passing], point_idx[passing]
             # nms_pre <= 0 keeps everything (mmdet's default of -1 would drop one candidate).
-            topk = joint.numel() if nms_pre is None or nms_pre <= 0 else nms_pre
-            scores, labels, _, kept = filter_scores_and_topk(
-                joint, score_thr, topk,
-                dict(distances=bbox_pred.permute(1, 2, 0).reshape(-1, 4), points=points))
+            if nms_pre is not None and 0 < nms_pre < scores.numel():
+                scores, order = scores.topk(nms_pre)
+                labels, point_idx = labels[order], point_idx[order]
             mlvl_scores.append(scores)
             mlvl_labels.append(labels)
-            mlvl_distances.append(kept['distances'])
-            mlvl_points.append(kept['points'])
+            mlvl_distances.append(bbox_pred.permute(1, 2, 0).reshape(-1, 4)[point_idx])
+            mlvl_points.append(points[point_idx])
         results = InstanceData()
         results.bboxes = self.bbox_coder.decode(torch.cat(mlvl_points), torch.cat(mlvl_distances),
                                                 max_shape=img_meta['img_shape'])
