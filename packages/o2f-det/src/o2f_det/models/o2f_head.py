@@ -278,10 +278,15 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
         mlvl_scores, mlvl_labels, mlvl_distances, mlvl_points = [], [], [], []
         for cls_score, bbox_pred, centerness, points in zip(
                 cls_score_list, bbox_pred_list, score_factor_list, mlvl_priors, strict=True):
-            cls_logits = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
-            point_idx, labels = (cls_logits > logit_thr).nonzero(as_tuple=True)
+            cls_logits = cls_score.flatten(1)                                # (C, H*W) view
+            # Points first (a max over classes), then their classes: nonzero over a (C, H*W)
+            # mask would cost more than everything else here.
+            point_idx = (cls_logits.amax(dim=0) > logit_thr).nonzero().squeeze(1)
+            cls_logits = cls_logits[:, point_idx].T                            # (K, C)
+            kept_rows, labels = (cls_logits > logit_thr).nonzero(as_tuple=True)
+            point_idx = point_idx[kept_rows]
             ctr_logits = centerness.reshape(-1)
-            scores = cls_logits[point_idx, labels].sigmoid() * ctr_logits[point_idx].sigmoid()
+            scores = cls_logits[kept_rows, labels].sigmoid() * ctr_logits[point_idx].sigmoid()
             passing = scores > score_thr
             scores, labels, point_idx = scores[passing], labels[passing], point_idx[passing]
             # nms_pre <= 0 keeps everything (mmdet's default of -1 would drop one candidate).
@@ -290,7 +295,7 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
                 labels, point_idx = labels[order], point_idx[order]
             mlvl_scores.append(scores)
             mlvl_labels.append(labels)
-            mlvl_distances.append(bbox_pred.permute(1, 2, 0).reshape(-1, 4)[point_idx])
+            mlvl_distances.append(bbox_pred.flatten(1)[:, point_idx].T)
             mlvl_points.append(points[point_idx])
         results = InstanceData()
         results.bboxes = self.bbox_coder.decode(torch.cat(mlvl_points), torch.cat(mlvl_distances),
