@@ -6,6 +6,7 @@ reach the subprocesses some tests start (tools/train.py, torchrun).
 """
 
 import os
+import socket
 
 import pytest
 
@@ -28,3 +29,14 @@ def _deterministic_single_thread_torch():
     torch.manual_seed(0)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if anything opens a network connection (configs must build offline)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('a config build tried to open a network connection')
+
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,6 @@ REPO = Path(__file__).resolve().parents[2]
 SEG_CONFIGS = sorted((REPO / 'configs' / 'seg').glob('*.py'))
 REQUIRED = {'condinst_o2f_1x.py', 'condinst_o2f_3x.py', 'condinst_r50_1x.py',
             'condinst_poto_1x.py', 'condinst_o2f_demo_cpu.py', 'condinst_demo_cpu.py'}
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError('a config build tried to open a network connection')
-
-    monkeypatch.setattr(socket.socket, 'connect', refuse)
-    monkeypatch.setattr(socket, 'create_connection', refuse)
 
 
 def test_all_required_configs_exist():
