@@ -118,6 +118,25 @@ def test_directory_target_allowed_and_refused(tmp_path, monkeypatch):
     assert wrong_owner.parent.is_dir() and (extra / 'notes.txt').is_file()
 
 
+def test_legacy_marker_without_signature(tmp_path):
+    old = tmp_path / 'old'
+    old.mkdir()
+    (old / 'data.txt').write_text('v0')
+    (old / 'meta.json').write_text(json.dumps({'version': 1}))
+    assert not owns_directory(old, OWNER, 'meta.json', LAYOUT)
+    assert owns_directory(old, OWNER, 'meta.json', LAYOUT, legacy=lambda m: m == {'version': 1})
+    assert not owns_directory(old, OWNER, 'meta.json', LAYOUT, legacy=lambda m: False)
+    with pytest.raises(UnsafeOutputError, match='signature'):
+        check_directory_target(old, overwrite=True, **SPEC)
+    with staged_directory(old, overwrite=True, legacy=lambda m: m.get('version') == 1,
+                          **SPEC) as staged:
+        _fill(Path(staged.path), 'v1')
+    assert (old / 'data.txt').read_text() == 'v1'
+    # A signed marker of another owner is never "legacy".
+    (old / 'meta.json').write_text(json.dumps({OWNER_KEY: 'other', 'version': 1}))
+    assert not owns_directory(old, OWNER, 'meta.json', LAYOUT, legacy=lambda m: True)
+
+
 def test_protected_directories(tmp_path, monkeypatch):
     home = tmp_path / 'home' / 'me'
     work = home / 'project' / 'run'

@@ -89,15 +89,25 @@ def test_demo_reuses_or_replaces_only_its_own_data(tmp_path):
     demo.prepare_data(_tiny_args(work_dir, 3))  # other parameters: ours, so replaced
     assert read_meta(data_dir)['params']['num_train'] == 3
     assert sorted(p.name for p in work_dir.iterdir()) == ['data']
-    # A foreign folder whose meta.json happens to match is neither reused nor replaced.
+    # Another tool's folder whose meta.json has the same parameters is neither reused nor replaced.
     other = tmp_path / 'other'
     meta = json.loads((data_dir / 'meta.json').read_text())
-    del meta['o2f_owner']
     (other / 'data').mkdir(parents=True)
-    (other / 'data' / 'meta.json').write_text(json.dumps(meta))
+    (other / 'data' / 'meta.json').write_text(json.dumps({**meta, 'o2f_owner': 'someone'}))
     with pytest.raises(UnsafeOutputError, match="does not carry tools/make_synthetic.py's"):
         demo.prepare_data(_tiny_args(other, 3))
-    assert json.loads((other / 'data' / 'meta.json').read_text()) == meta
+    assert json.loads((other / 'data' / 'meta.json').read_text())['o2f_owner'] == 'someone'
+    # A dataset of a version before the signature (meta.json = {params, stats}) is ours.
+    del meta['o2f_owner']
+    (data_dir / 'meta.json').write_text(json.dumps(meta))
+    assert read_meta(data_dir)['params']['num_train'] == 3
+    assert Path(demo.prepare_data(_tiny_args(work_dir, 3))) == data_dir  # reused
+    assert 'o2f_owner' not in json.loads((data_dir / 'meta.json').read_text())
+    demo.prepare_data(_tiny_args(work_dir, 2))  # replaced, now signed
+    assert json.loads((data_dir / 'meta.json').read_text())['o2f_owner'] == 'o2f_det.synthetic'
+    (data_dir / 'meta.json').write_text(json.dumps({**meta, 'note': 'mine'}))  # not v1's file
+    with pytest.raises(UnsafeOutputError, match='does not carry'):
+        demo.prepare_data(_tiny_args(work_dir, 3))
 
 
 def test_visualize_never_writes_onto_an_input(tmp_path):

@@ -21,7 +21,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 TEMP_TAG = '.o2f-tmp-'
 
@@ -222,18 +222,22 @@ def read_owner_marker(directory: str | os.PathLike, marker_file: str) -> dict | 
 
 
 def owns_directory(directory: str | os.PathLike, owner: str, marker_file: str,
-                   layout: Iterable[str] | None = None) -> bool:
-    """True when ``directory`` was written by ``owner``: its marker file names it, and (when
-    ``layout`` is given) it holds no top-level entry outside ``layout``."""
+                   layout: Iterable[str] | None = None,
+                   legacy: Callable[[dict], bool] | None = None) -> bool:
+    """True when ``directory`` was written by ``owner``: its marker file names it (or, for
+    versions that wrote no signature, ``legacy(marker)`` is True), and (when ``layout`` is given)
+    it holds no top-level entry outside ``layout``."""
     marker = read_owner_marker(directory, marker_file)
-    if marker is None or marker.get(OWNER_KEY) != owner:
+    if marker is None or not (marker.get(OWNER_KEY) == owner or (
+            legacy is not None and OWNER_KEY not in marker and legacy(marker))):
         return False
     return layout is None or set(os.listdir(directory)) <= set(layout)
 
 
 def check_directory_target(path: str | os.PathLike, *, owner: str, marker_file: str,
                            layout: Iterable[str] | None = None, overwrite: bool = False,
-                           what: str = '--out', tool: str | None = None) -> str:
+                           what: str = '--out', tool: str | None = None,
+                           legacy: Callable[[dict], bool] | None = None) -> str:
     """Refuse a destination directory that must not be (re)placed; nothing is touched.
 
     Allowed: a missing path, an empty directory, and with ``overwrite`` a directory
@@ -270,7 +274,7 @@ def check_directory_target(path: str | os.PathLike, *, owner: str, marker_file: 
     entries = sorted(os.listdir(target))
     if not entries:
         return target
-    if owns_directory(target, owner, marker_file, layout):
+    if owns_directory(target, owner, marker_file, layout, legacy):
         if not overwrite:
             raise FileExistsError(f'{path} already exists (written by {tool}); pass --overwrite '
                                   '(overwrite=True) to replace it')
@@ -279,7 +283,7 @@ def check_directory_target(path: str | os.PathLike, *, owner: str, marker_file: 
     if marker is None:
         why = (f'it has no {marker_file} written by {tool} ({len(entries)} '
                f'entr{"y" if len(entries) == 1 else "ies"}, e.g. {entries[0]})')
-    elif marker.get(OWNER_KEY) != owner:
+    elif marker.get(OWNER_KEY) != owner and not (legacy is not None and legacy(marker)):
         why = f"its {marker_file} does not carry {tool}'s signature (another tool's or version's)"
     else:
         extra = sorted(set(entries) - set(layout or ()))
@@ -355,7 +359,8 @@ class StagedDirectory:
 @contextlib.contextmanager
 def staged_directory(path: str | os.PathLike, *, owner: str, marker_file: str,
                      layout: Iterable[str] | None = None, overwrite: bool = False,
-                     what: str = '--out', tool: str | None = None) -> Iterator[StagedDirectory]:
+                     what: str = '--out', tool: str | None = None,
+                     legacy: Callable[[dict], bool] | None = None) -> Iterator[StagedDirectory]:
     """Build a directory in a staging folder and swap it in only when it is complete.
 
     The destination is checked first (:func:`check_directory_target`; nothing is created when
@@ -366,8 +371,9 @@ def staged_directory(path: str | os.PathLike, *, owner: str, marker_file: str,
     missing. On any exception, Ctrl-C or SIGTERM (:func:`install_termination_handlers`) the
     staging folder is removed and the destination is untouched.
     """
-    target = check_directory_target(path, owner=owner, marker_file=marker_file, layout=layout,
-                                    overwrite=overwrite, what=what, tool=tool)
+    spec = dict(owner=owner, marker_file=marker_file, layout=layout, overwrite=overwrite,
+                what=what, tool=tool, legacy=legacy)
+    target = check_directory_target(path, **spec)
     folder, name = os.path.split(target)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -383,8 +389,7 @@ def staged_directory(path: str | os.PathLike, *, owner: str, marker_file: str,
         os.chmod(staging, 0o777 & ~_current_umask())  # mkdtemp makes 0700
         with _signals_deferred():
             # Checked again: the destination may have changed while the data were generated.
-            check_directory_target(target, owner=owner, marker_file=marker_file, layout=layout,
-                                   overwrite=overwrite, what=what, tool=tool)
+            check_directory_target(target, **spec)
             if os.path.lexists(target):
                 aside = tempfile.mkdtemp(dir=folder, prefix=f'.{name}{ASIDE_TAG}{os.getpid()}-')
                 os.rename(target, os.path.join(aside, name))

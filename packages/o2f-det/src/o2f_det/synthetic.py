@@ -56,8 +56,9 @@ Safety (``o2f_core.io.staged_directory``): files are written into a staging sibl
 ``.NAME.o2f-staging-PID-*`` that is moved into place only when complete, so an interrupted run
 leaves no partial dataset (Ctrl-C/SIGTERM remove the staging folder; one left by a SIGKILL is
 removed by the next run). An existing ``out_dir`` is replaced only when it is empty or was written
-by this generator (its ``meta.json`` carries ``"o2f_owner": "o2f_det.synthetic"`` and it holds
-nothing else than the layout above); ``/``, the home directory, the current directory, the o2f
+by this generator (its ``meta.json`` carries ``"o2f_owner": "o2f_det.synthetic"``, or is the
+unsigned ``{"params", "stats"}`` of format version 1, and it holds nothing else than the layout
+above); ``/``, the home directory, the current directory, the o2f
 repository and their ancestors are refused outright. A request that cannot fit on the disk
 (:func:`estimate_dataset_bytes`) or asks for more than ``MAX_IMAGES`` images is refused before
 anything is written.
@@ -103,6 +104,15 @@ _SPLIT_IDS = {"train": 0, "val": 1}
 OWNER = "o2f_det.synthetic"  # the signature in meta.json that marks a directory as ours
 TOOL = "tools/make_synthetic.py"
 LAYOUT = ("train", "val", "annotations", "Images", "meta.json")  # top-level entries we write
+
+
+def _legacy_meta(meta: dict) -> bool:
+    """The meta.json of a dataset written before the signature existed (format version 1)."""
+    params = meta.get("params")
+    return set(meta) == {"params", "stats"} and isinstance(params, dict) and (
+        params.get("format_version") == 1)
+
+
 # About 35 h of generation at 160x160 on one core; more is a typo, not a dataset.
 MAX_IMAGES = 1_000_000
 
@@ -506,7 +516,8 @@ def write_synthetic_dataset(
     ]
     stats = {}
     with staged_directory(out_dir, owner=OWNER, marker_file="meta.json", layout=LAYOUT,
-                          overwrite=overwrite, what=what, tool=TOOL) as staged:
+                          overwrite=overwrite, what=what, tool=TOOL,
+                          legacy=_legacy_meta) as staged:
         staging = Path(staged.path)
         (staging / "annotations").mkdir()
         (staging / "Images").mkdir()
@@ -584,7 +595,8 @@ def read_meta(out_dir: str | os.PathLike) -> dict | None:
 
 def is_synthetic_dataset(out_dir: str | os.PathLike) -> bool:
     """True when ``out_dir`` is a directory written by :func:`write_synthetic_dataset`."""
-    return Path(out_dir).is_dir() and owns_directory(out_dir, OWNER, "meta.json", LAYOUT)
+    return Path(out_dir).is_dir() and owns_directory(out_dir, OWNER, "meta.json", LAYOUT,
+                                                   _legacy_meta)
 
 
 def estimate_dataset_bytes(num_images: int, height: int, width: int) -> int:
