@@ -255,28 +255,32 @@ def train_all(data_dir: str, args) -> dict:
     pending = list(configs.items())
     running: dict[str, tuple] = {}
     done = {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            name, config = pending.pop(0)
-            work_dir = osp.join(args.work_dir, name.lower())
-            log(f'[{name:>4}] training {osp.relpath(config, REPO_ROOT)} '
-                f'({threads} thread{"s" if threads > 1 else ""}) ...')
-            process = context.Process(target=train_one, name=f'train-{name}',
-                                      args=(name, config, data_dir, work_dir, args, threads))
-            process.start()
-            running[name] = (process, work_dir, time.time())
-        for name, (process, work_dir, start) in list(running.items()):
-            process.join(timeout=0.5)
-            if process.exitcode is None:
-                continue
-            del running[name]
-            if process.exitcode != 0:
-                for other, _, _ in running.values():
-                    other.terminate()
-                raise RuntimeError(f'training {name} failed (exit code {process.exitcode}); '
-                                   f'see the messages above and {work_dir}')
-            with open(osp.join(work_dir, 'last_checkpoint')) as file:
-                done[name] = (file.read().strip(), time.time() - start)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name, config = pending.pop(0)
+                work_dir = osp.join(args.work_dir, name.lower())
+                log(f'[{name:>4}] training {osp.relpath(config, REPO_ROOT)} '
+                    f'({threads} thread{"s" if threads > 1 else ""}) ...')
+                process = context.Process(target=train_one, name=f'train-{name}',
+                                          args=(name, config, data_dir, work_dir, args, threads))
+                process.start()
+                running[name] = (process, work_dir, time.time())
+            for name, (process, work_dir, start) in list(running.items()):
+                process.join(timeout=0.5)
+                if process.exitcode is None:
+                    continue
+                del running[name]
+                if process.exitcode != 0:  # the others are stopped below
+                    raise RuntimeError(f'training {name} failed (exit code {process.exitcode}); '
+                                       f'see the messages above and {work_dir}')
+                with open(osp.join(work_dir, 'last_checkpoint')) as file:
+                    done[name] = (file.read().strip(), time.time() - start)
+    except BaseException:  # Ctrl-C / SIGTERM / a failure: no training keeps running
+        for process, _, _ in running.values():
+            process.terminate()
+            process.join(timeout=10)
+        raise
     return done
 
 
