@@ -392,7 +392,12 @@ def staged_directory(path: str | os.PathLike, *, owner: str, marker_file: str,
             check_directory_target(target, **spec)
             if os.path.lexists(target):
                 aside = tempfile.mkdtemp(dir=folder, prefix=f'.{name}{ASIDE_TAG}{os.getpid()}-')
-                os.rename(target, os.path.join(aside, name))
+                try:
+                    os.rename(target, os.path.join(aside, name))
+                except BaseException:  # e.g. a mount point: nothing moved, nothing left
+                    os.rmdir(aside)
+                    aside = None
+                    raise
             try:
                 os.rename(staging, target)
             except BaseException:
