@@ -193,3 +193,22 @@ def test_stale_staging_of_dead_processes_only(tmp_path):
     assert sorted(removed) == sorted(str(p) for p in stale)
     assert not any(p.exists() for p in stale)
     assert all((p / 'canary.txt').read_text() == 'keep me' for p in kept)
+
+
+def test_failed_move_aside_leaves_everything_as_it_was(tmp_path, monkeypatch):
+    target = tmp_path / 'out'
+    target.mkdir()
+    _fill(target, 'v1')
+    real_rename = os.rename
+
+    def rename(src, dst):  # the destination cannot move (e.g. a mount point)
+        if os.fspath(src) == str(target):
+            raise OSError(16, 'Device or resource busy')
+        real_rename(src, dst)
+
+    monkeypatch.setattr(o2f_io.os, 'rename', rename)
+    with pytest.raises(OSError, match='busy'), staged_directory(target, overwrite=True,
+                                                                **SPEC) as staged:
+        _fill(Path(staged.path), 'v2')
+    assert (target / 'data.txt').read_text() == 'v1'
+    assert [p.name for p in tmp_path.iterdir()] == ['out']
