@@ -16,7 +16,9 @@ Usage::
         --checkpoint epoch_1.pth --epoch 1 --checkpoint epoch_12.pth --epoch 12 \
         --max-epochs 12 --out-dir work_dirs/demo
 
-Bad arguments: one error line, exit code 2; PNGs are written atomically.
+Bad arguments: one error line, exit code 2. PNGs are written atomically through ``o2f_core.io``
+(normal permissions, a symbolic link is followed) and never onto one of the inputs (config,
+checkpoint, annotation file, image): such an output is refused with one line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -36,19 +39,13 @@ GT_COLOUR = (255, 255, 255)
 UPSCALE = 3  # small demo images are drawn 3x larger so boxes stay readable
 
 
-def _save_png_atomic(image: Image.Image, path: str) -> None:
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.png', dir=directory)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    os.close(fd)
-    try:
-        image.save(tmp, format='PNG')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def _save_png_atomic(save, path: str, inputs: Iterable[str | None] = ()) -> None:
+    """Write a PNG atomically with ``save(file_name)`` (``Image.save`` / ``Figure.savefig``),
+    refusing ``path`` when it is the same file as one of ``inputs``."""
+    from o2f_core.io import atomic_output
+
+    with atomic_output(path, inputs=inputs, what='picture') as temp_path:
+        save(temp_path)
 
 
 def _draw_boxes(image: Image.Image, boxes, labels, title: str) -> Image.Image:
@@ -170,7 +167,9 @@ def draw_detection_comparison(predictions: dict, ann_file: str, out_dir: str,
     for row in rows:
         grid.paste(row, (0, y))
         y += row.height + 4
-    _save_png_atomic(grid, osp.join(out_dir, filename))
+    images = [by_id[names[0]][img_id]['img_path'] for img_id in chosen[:num_images]]
+    _save_png_atomic(lambda tmp: grid.save(tmp, format='PNG'), osp.join(out_dir, filename),
+                     inputs=[ann_file, *images])
     return [filename]
 
 
@@ -306,17 +305,10 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     figure.suptitle('o2f: joint score maps vs assigned soft labels (red: certain positive)',
                     fontsize=8)
     figure.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.png', dir=out_dir)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=110)
-        os.replace(tmp, osp.join(out_dir, filename))
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+        _save_png_atomic(lambda tmp: figure.savefig(tmp, dpi=110, format='png'),
+                         osp.join(out_dir, filename),
+                         inputs=[p for p in checkpoints.values() if p is not None])
     finally:
         plt.close(figure)
     return [filename]
@@ -394,8 +386,16 @@ def main(argv=None) -> int:
     maps.add_argument('--data-root', help="dataset directory (default: the config's)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
+    from o2f_core.io import UnsafeOutputError, check_output_path
     from o2f_det.cli_common import CliError
 
+    configs = args.config if args.command == 'detections' else [args.config]
+    filename = 'detections_no_nms.png' if args.command == 'detections' else 'score_maps_fig6.png'
+    try:  # before any work: the picture must not land on an input
+        check_output_path(osp.join(args.out_dir, filename), inputs=[*configs, *args.checkpoint],
+                          what='picture')
+    except UnsafeOutputError as error:
+        parser.error(str(error))
     try:
         if args.command == 'detections':
             if not len(args.config) == len(args.checkpoint) == len(args.name):
@@ -424,7 +424,7 @@ def main(argv=None) -> int:
             written = draw_score_maps(model, dataset, dict(zip(args.epoch, args.checkpoint,
                                                                strict=True)),
                                       args.max_epochs, args.out_dir)
-    except CliError as error:
+    except (CliError, UnsafeOutputError) as error:
         print(str(error), file=sys.stderr)
         return 2
     for name in written:
@@ -445,24 +445,26 @@ def _predict_without_nms(config: str, checkpoint: str, data_root: str | None):
     _check_data(cfg, config)
     cfg.model.backbone.init_cfg = None
     cfg.load_from = checkpoint
-    cfg.work_dir = tempfile.mkdtemp(prefix='o2f_visualize_')
     cfg.log_level = 'WARNING'
-    runner = Runner.from_cfg(cfg)
-    runner.load_or_resume()
-    model = runner.model
-    for module in model.modules():
-        if hasattr(module, 'set_with_nms'):
-            module.set_with_nms(False)
-    model.eval()
-    predictions = []
-    with torch.no_grad():
-        for batch in runner.test_dataloader:
-            for sample in model.test_step(batch):
-                pred = sample.pred_instances
-                predictions.append(dict(img_id=int(sample.img_id), img_path=sample.img_path,
-                                        bboxes=pred.bboxes.cpu().numpy(),
-                                        scores=pred.scores.cpu().numpy(),
-                                        labels=pred.labels.cpu().numpy()))
+    # The runner's log folder is ours alone and removed afterwards (it used to pile up in /tmp).
+    with tempfile.TemporaryDirectory(prefix='o2f_visualize_', ignore_cleanup_errors=True) as tmp:
+        cfg.work_dir = tmp
+        runner = Runner.from_cfg(cfg)
+        runner.load_or_resume()
+        model = runner.model
+        for module in model.modules():
+            if hasattr(module, 'set_with_nms'):
+                module.set_with_nms(False)
+        model.eval()
+        predictions = []
+        with torch.no_grad():
+            for batch in runner.test_dataloader:
+                for sample in model.test_step(batch):
+                    pred = sample.pred_instances
+                    predictions.append(dict(img_id=int(sample.img_id), img_path=sample.img_path,
+                                            bboxes=pred.bboxes.cpu().numpy(),
+                                            scores=pred.scores.cpu().numpy(),
+                                            labels=pred.labels.cpu().numpy()))
     return predictions, cfg.test_evaluator.ann_file
 
 
