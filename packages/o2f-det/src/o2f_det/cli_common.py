@@ -177,7 +177,11 @@ def build_error_line(err: BaseException, cfg, what: str, cfg_options: dict | Non
         where = ', '.join(paths[:3]) if paths else 'the config'
         return (f'unknown type {name!r} in {where} (not in the {unknown.group(2)} registry); '
                 'check the spelling, or add the module that registers it to custom_imports')
-    text = re.sub(r'^class `(\w+)` in \S+: ', r'\1: ', text)
+    # mmengine prefixes "class `X` in path.py: " once per nesting level; keep the innermost class
+    classes = re.findall(r'class `(\w+)` in \S+: ', text)
+    text = re.sub(r'class `\w+` in \S+: ', '', text).strip('\'"')
+    if classes:
+        text = f'{classes[-1]}: {text}'
     words = set(re.findall(r'\w+', text))
     keys = [key.lstrip(NEW_KEY_PREFIX) for key in (cfg_options or {})]
     named = [key for key in keys if key.split('.')[-1] in words]

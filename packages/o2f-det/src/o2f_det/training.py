@@ -88,12 +88,11 @@ def build_runner(argv: list[str] | None, task: str):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
-        from mmengine.runner import find_latest_checkpoint
-
         cfg.resume = True
         cfg.load_from = None
-        # mmengine's auto-resume silently starts over when the work dir has no checkpoint.
-        if not find_latest_checkpoint_quietly(cfg.work_dir, find_latest_checkpoint):
+        # mmengine's auto-resume (its find_latest_checkpoint reads the work dir's
+        # last_checkpoint) silently starts over when there is none: say so.
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
             print(f'no checkpoint in {cfg.work_dir}: training starts from scratch',
                   file=sys.stderr, flush=True)
     elif args.resume is not None:
@@ -121,13 +120,6 @@ def build_runner(argv: list[str] | None, task: str):
     return runner
 
 
-def find_latest_checkpoint_quietly(work_dir: str, finder) -> str | None:
-    """mmengine's ``find_latest_checkpoint`` without its log line (we print our own)."""
-    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
-        return None
-    return finder(work_dir)
-
-
 def add_finite_loss_hook(cfg) -> None:
     """Add :class:`o2f_core.engine.O2FFiniteLossHook` to ``custom_hooks`` (once)."""
     hooks = list(cfg.get('custom_hooks') or [])
@@ -152,11 +144,11 @@ def build_train_loop(runner) -> None:
             while 'dataset' in dataset and 'filter_cfg' not in dataset:
                 dataset = dataset.dataset
             raise CliError(
-                f"no training image left after filter_cfg ({dict(dataset.get('filter_cfg') or {})}"
-                f") in {dataset.get('ann_file')}: no image has an object of the classes "
-                f"{tuple((dataset.get('metainfo') or {}).get('classes') or ()) or 'of the config'}"
-                '; check metainfo.classes and the annotations, or keep images without objects '
-                'with --cfg-options train_dataloader.dataset.filter_cfg.filter_empty_gt=False'
+                f"no training image left after filter_cfg={dict(dataset.get('filter_cfg') or {})}"
+                f" of {osp.join(dataset.get('data_root') or '', dataset.get('ann_file') or '')}"
+                ": no image has an object of the config's classes; "
+                'check metainfo.classes and the annotations, or keep images without objects with '
+                '--cfg-options train_dataloader.dataset.filter_cfg.filter_empty_gt=False'
             ) from err
         raise CliError(build_error_line(err, cfg, 'training data',
                                         getattr(runner, 'o2f_cfg_options', None))) from err
