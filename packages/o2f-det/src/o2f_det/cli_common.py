@@ -108,7 +108,8 @@ def check_cfg_option_keys(cfg, cfg_options: dict, config_path: str = 'the config
     """Refuse ``--cfg-options`` keys that the config does not have (typos such as ``trian_cfg``).
 
     A genuinely new key is written ``+key=value``: the ``+`` is dropped and the key is accepted.
-    List items are addressed by index (``train_pipeline.2.scale``).
+    List items are addressed by index (``train_pipeline.2.scale``). Arguments of mmengine's
+    ``Runner`` (``work_dir``, ``randomness``, ...) are known top-level keys.
 
     Returns:
         dict: the options with the ``+`` markers removed.
@@ -117,7 +118,13 @@ def check_cfg_option_keys(cfg, cfg_options: dict, config_path: str = 'the config
         CliError: one line naming the unknown part of the key and the closest existing keys.
     """
     import difflib
+    import inspect
 
+    from mmengine.runner import Runner
+
+    # Top-level keys mmengine's Runner reads (work_dir, randomness, ...) are known keys even
+    # when the config leaves them at their defaults.
+    runner_keys = set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
     merged = {}
     for key, value in cfg_options.items():
         if key.startswith(NEW_KEY_PREFIX):
@@ -125,6 +132,9 @@ def check_cfg_option_keys(cfg, cfg_options: dict, config_path: str = 'the config
             continue
         node = _config_items(cfg)
         parts = key.split('.')
+        if parts[0] in runner_keys and parts[0] not in node:
+            merged[key] = value
+            continue
         for depth, part in enumerate(parts):
             here = '.'.join(parts[:depth + 1])
             if isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
