@@ -189,7 +189,9 @@ def build_error_line(err: BaseException, cfg, what: str, cfg_options: dict | Non
                 'check the spelling, or add the module that registers it to custom_imports')
     # mmengine prefixes "class `X` in path.py: " once per nesting level; keep the innermost class
     classes = re.findall(r'class `(\w+)` in \S+: ', text)
-    text = re.sub(r'class `\w+` in \S+: ', '', text).strip('\'"')
+    text = re.sub(r'class `\w+` in \S+: ', '', text)
+    if isinstance(err, KeyError):  # str(KeyError) is quoted at every nesting level
+        text = text.strip('\'"')
     if classes:
         text = f'{classes[-1]}: {text}'
     words = set(re.findall(r'\w+', text))
