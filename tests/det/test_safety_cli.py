@@ -324,3 +324,19 @@ def test_resume_without_checkpoint_says_training_starts_from_scratch(o2f_config,
     (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
     training.build_runner([o2f_config, '--work-dir', str(work), '--resume'], 'det')
     assert 'training starts from scratch' not in capsys.readouterr().err
+
+
+def test_export_onnx_refuses_another_models_checkpoint(foreign_checkpoints, tmp_path):
+    checkpoint = str(foreign_checkpoints['foo'])
+    out = tmp_path / 'model.onnx'
+    command = [sys.executable, str(REPO / 'tools/export_onnx.py'),
+               str(REPO / 'configs/det/o2f_demo_cpu.py'), checkpoint, '--out', str(out)]
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 2
+    one_line(proc.stderr, f'checkpoint {checkpoint} does not match the model', '--allow-partial')
+    assert not out.exists() and 'OK' not in proc.stdout
+    proc = subprocess.run(command + ['--allow-partial', '--no-check'], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'warning: partial load of {checkpoint}: ' in proc.stderr and out.is_file()
