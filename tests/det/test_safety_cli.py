@@ -7,6 +7,7 @@ Every test runs the CPU demo configs on a tiny synthetic dataset (4 train + 2 va
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -326,17 +327,19 @@ def test_resume_without_checkpoint_says_training_starts_from_scratch(o2f_config,
     assert 'training starts from scratch' not in capsys.readouterr().err
 
 
+@pytest.mark.slow  # two export subprocesses
 def test_export_onnx_refuses_another_models_checkpoint(foreign_checkpoints, tmp_path):
     checkpoint = str(foreign_checkpoints['foo'])
     out = tmp_path / 'model.onnx'
     command = [sys.executable, str(REPO / 'tools/export_onnx.py'),
                str(REPO / 'configs/det/o2f_demo_cpu.py'), checkpoint, '--out', str(out)]
+    env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}  # mmengine's pkg_resources notice
     proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
-                          check=False)
+                          check=False, env=env)
     assert proc.returncode == 2
     one_line(proc.stderr, f'checkpoint {checkpoint} does not match the model', '--allow-partial')
     assert not out.exists() and 'OK' not in proc.stdout
-    proc = subprocess.run(command + ['--allow-partial', '--no-check'], cwd=REPO,
+    proc = subprocess.run(command + ['--allow-partial', '--no-check'], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f'warning: partial load of {checkpoint}: ' in proc.stderr and out.is_file()
