@@ -107,11 +107,11 @@ def build_nms_free_module(detector, image_hw: tuple[int, int], max_det: int):
     return NMSFreeDetector().eval()
 
 
-def _load_detector(config: str, checkpoint: str | None):
+def _load_detector(config: str, checkpoint: str | None, allow_partial: bool = False):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict
     from o2f_det.cli_common import CliError, load_task_config
 
     try:
@@ -126,7 +126,10 @@ def _load_detector(config: str, checkpoint: str | None):
         raise ExportError(f'{config}: head {type(head).__name__} is one-to-many and needs NMS; '
                           'export an o2f config (O2FHead / POTOHead)')
     if checkpoint is not None:
-        load_checkpoint(detector, checkpoint, map_location='cpu', logger='silent')
+        try:  # another model's weights are refused (an "OK" export of the wrong model)
+            load_checkpoint_strict(detector, checkpoint, allow_partial)
+        except CheckpointError as error:
+            raise ExportError(str(error)) from None
     return cfg, detector.eval()
 
 
@@ -221,12 +224,15 @@ def main(argv=None) -> int:
     parser.add_argument('--tolerance', type=float, default=1e-4)
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     parser.add_argument('--no-check', action='store_true', help='skip the onnxruntime check')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='export even when the checkpoint does not cover the model '
+                        '(prints what was not loaded); refused otherwise')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     try:
         if not osp.isfile(args.checkpoint):
             raise ExportError(f'checkpoint not found: {args.checkpoint}')
-        cfg, detector = _load_detector(args.config, args.checkpoint)
+        cfg, detector = _load_detector(args.config, args.checkpoint, args.allow_partial)
         size = args.size or cfg.get('image_size')
         if size is None:
             raise ExportError(f'{args.config} has no image_size: pass --size H W')

@@ -238,7 +238,8 @@ def score_maps_and_soft_labels(model, dataset, index: int, temperature: float):
 
 
 def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir: str,
-                    index: int | None = None, filename: str = 'score_maps_fig6.png') -> list[str]:
+                    index: int | None = None, filename: str = 'score_maps_fig6.png',
+                    allow_partial: bool = False) -> list[str]:
     """The paper's Fig. 6 for an early and a late epoch, as one PNG.
 
     Args:
@@ -259,7 +260,6 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-    from mmengine.runner import load_checkpoint
 
     from o2f_core import linear_temperature
 
@@ -268,7 +268,7 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     # Current weights first: loading a checkpoint overwrites them.
     for epoch, path in sorted(checkpoints.items(), key=lambda item: item[1] is not None):
         if path is not None:
-            load_checkpoint(model, path, map_location='cpu', logger='silent')
+            _load_strict(model, path, allow_partial)
         temperature = linear_temperature(epoch - 1, max_epochs)
         panels[epoch] = (temperature, *score_maps_and_soft_labels(model, dataset, index,
                                                                   temperature))
@@ -346,10 +346,21 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
 
-def _build_model(config: str, checkpoint: str | None, data_root: str | None):
+def _load_strict(model, checkpoint: str, allow_partial: bool) -> None:
+    """Load weights that must cover the model (``--allow-partial``: any overlap, reported)."""
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict
+    from o2f_det.cli_common import CliError
+
+    try:
+        load_checkpoint_strict(model, checkpoint, allow_partial)
+    except CheckpointError as error:
+        raise CliError(str(error)) from None
+
+
+def _build_model(config: str, checkpoint: str | None, data_root: str | None,
+                 allow_partial: bool = False):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     from o2f_det.cli_common import load_task_config
 
@@ -361,7 +372,7 @@ def _build_model(config: str, checkpoint: str | None, data_root: str | None):
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+        _load_strict(model, checkpoint, allow_partial)
     return cfg, model
 
 
@@ -384,6 +395,10 @@ def main(argv=None) -> int:
     maps.add_argument('--max-epochs', type=int, required=True)
     maps.add_argument('--out-dir', required=True)
     maps.add_argument('--data-root', help="dataset directory (default: the config's)")
+    for command in (det, maps):
+        command.add_argument('--allow-partial', action='store_true',
+                             help='use checkpoints that do not cover the model (prints what was '
+                             'not loaded); refused otherwise')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
     from o2f_core.io import UnsafeOutputError, check_output_path
@@ -406,7 +421,8 @@ def main(argv=None) -> int:
                 if not osp.isfile(checkpoint):
                     parser.error(f'checkpoint not found: {checkpoint}')
                 predictions[name], ann_file = _predict_without_nms(config, checkpoint,
-                                                                   args.data_root)
+                                                                   args.data_root,
+                                                                   args.allow_partial)
             written = draw_detection_comparison(predictions, ann_file, args.out_dir,
                                                 args.num_images, args.score_thr)
         else:
@@ -423,7 +439,8 @@ def main(argv=None) -> int:
             dataset = DATASETS.build(cfg.train_dataloader.dataset)
             written = draw_score_maps(model, dataset, dict(zip(args.epoch, args.checkpoint,
                                                                strict=True)),
-                                      args.max_epochs, args.out_dir)
+                                      args.max_epochs, args.out_dir,
+                                      allow_partial=args.allow_partial)
     except (CliError, UnsafeOutputError) as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -432,7 +449,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def _predict_without_nms(config: str, checkpoint: str, data_root: str | None):
+def _predict_without_nms(config: str, checkpoint: str, data_root: str | None,
+                         allow_partial: bool = False):
     """Test-set predictions of one checkpoint with NMS off, and the test annotation file."""
     import torch
     from mmengine.runner import Runner
@@ -444,13 +462,12 @@ def _predict_without_nms(config: str, checkpoint: str, data_root: str | None):
         set_data_root(cfg, data_root)
     _check_data(cfg, config)
     cfg.model.backbone.init_cfg = None
-    cfg.load_from = checkpoint
     cfg.log_level = 'WARNING'
     # The runner's log folder is ours alone and removed afterwards (it used to pile up in /tmp).
     with tempfile.TemporaryDirectory(prefix='o2f_visualize_', ignore_cleanup_errors=True) as tmp:
         cfg.work_dir = tmp
         runner = Runner.from_cfg(cfg)
-        runner.load_or_resume()
+        _load_strict(runner.model, checkpoint, allow_partial)
         model = runner.model
         for module in model.modules():
             if hasattr(module, 'set_with_nms'):

@@ -13,7 +13,8 @@ __all__ = ["InferenceError", "detect_to_odgt"]
 
 
 class InferenceError(Exception):
-    """A user error in model mode (bad config or checkpoint path); printed as one line."""
+    """A user error in model mode (bad config, a missing/broken checkpoint or one of another
+    model); printed as one line."""
 
 
 def _annotation_path(cfg) -> str:
@@ -26,7 +27,8 @@ def _annotation_path(cfg) -> str:
 
 
 def detect_to_odgt(config: str, checkpoint: str, out_path: str,
-                   cfg_options: list[str] | None = None, box_decimals: int = 2) -> str:
+                   cfg_options: list[str] | None = None, box_decimals: int = 2,
+                   allow_partial: bool = False) -> str:
     """Run ``config`` with ``checkpoint`` over its test dataloader and write ``out_path``.
 
     The device is mmengine's choice (CUDA when available, else CPU). Predictions are in
@@ -38,6 +40,8 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
         out_path (str): The detections ``.odgt`` to write.
         cfg_options (list[str], optional): ``KEY=VALUE`` overrides, as ``--cfg-options``.
         box_decimals (int): Rounding of the written box coordinates.
+        allow_partial (bool): Accept a checkpoint that does not cover the model (otherwise it
+            is refused: no detections from the wrong model).
 
     Returns:
         str: The test annotation file named by the config (``data_root`` + ``ann_file``).
@@ -67,8 +71,17 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
     cfg.load_from = None  # loaded explicitly below; the Runner would only load it in test()
     gt_path = _annotation_path(cfg)
 
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict, load_local_checkpoint
+
+    try:  # a broken file is reported before the (slow) model build
+        loaded = load_local_checkpoint(checkpoint, map_location="cpu")
+    except CheckpointError as error:
+        raise InferenceError(str(error)) from None
     runner = Runner.from_cfg(cfg)
-    runner.load_checkpoint(checkpoint, map_location="cpu")
+    try:
+        load_checkpoint_strict(runner.model, checkpoint, allow_partial, checkpoint=loaded)
+    except CheckpointError as error:
+        raise InferenceError(str(error)) from None
     dataloader = runner.build_dataloader(cfg.test_dataloader)
     model = runner.model
     model.eval()
