@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from o2f_core.io import install_termination_handlers
+
+    install_termination_handlers()  # SIGTERM removes a temporary output as Ctrl-C does
     try:
         return run(build_parser().parse_args(argv))
     except OdgtFormatError as error:
