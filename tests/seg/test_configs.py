@@ -69,10 +69,14 @@ def test_schedules_and_switches():
     baseline = Config.fromfile(str(REPO / 'configs/seg/condinst_r50_1x.py'))
     assert baseline.model.bbox_head.type == 'NMSSwitchCondInstBboxHead'
     assert baseline.model.mask_head.type == 'CondInstMaskHead'
-    assert baseline.model.test_cfg.with_nms is True and baseline.custom_hooks == []
+    assert baseline.model.test_cfg.with_nms is True and baseline.get('custom_hooks') is None
     assert baseline.train_cfg == o2f.train_cfg  # same schedule as o2f 1x
 
     poto = Config.fromfile(str(REPO / 'configs/seg/condinst_poto_1x.py'))
     assert poto.model.bbox_head.type == 'POTOCondInstBboxHead'
     assert poto.model.train_cfg.assigner == dict(alpha=0.8, center_radius=1.5)
-    assert poto.model.test_cfg.with_nms is False
+    assert poto.model.test_cfg.with_nms is False and poto.get('custom_hooks') is None
+    assert poto.train_cfg == o2f.train_cfg and poto.optim_wrapper == o2f.optim_wrapper
+
+    alias = Config.fromfile(str(REPO / 'configs/seg/_base_/condinst_o2f_r50_fpn.py'))
+    assert alias.model == o2f.model and alias.train_dataloader == o2f.train_dataloader
