@@ -95,7 +95,8 @@ COCO_DATA = {
     'test.img_scale': (1333, 800),
     'test.flip': False,
     'test.min_bbox_size': 'not applied',
-    'evaluation': dict(interval=1, metric='bbox', classwise=True),
+    # Their `classwise=True` only prints a per-class table: not a recipe field.
+    'evaluation': dict(interval=1, metric='bbox'),
 }
 COCO_MS = {'train.resize': dict(img_scale=[(1333, 640), (1333, 800)], multiscale_mode='range',
                                 keep_ratio=True)}
@@ -235,8 +236,7 @@ def recipe_of(cfg, fields) -> dict:
         'test.flip': lambda: any(s.type in ('RandomFlip', 'TestTimeAug')
                                  for s in cfg.test_dataloader.dataset.pipeline),
         'evaluation': lambda: {key: dict(interval=cfg.train_cfg.val_interval,
-                                         metric=evaluator.get('metric'),
-                                         classwise=evaluator.get('classwise', False))[key]
+                                         metric=evaluator.get('metric'))[key]
                                for key in fields['evaluation']},
         'optimizer': lambda: optimizer,
         'optimizer_config.grad_clip': lambda: cfg.optim_wrapper.get('clip_grad'),

@@ -14,6 +14,5 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 val_evaluator = dict(
-    classwise=True,
     metric_items=['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100'])
 test_evaluator = val_evaluator
