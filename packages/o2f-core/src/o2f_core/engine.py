@@ -396,3 +396,5 @@ def _install_checkpoint_support() -> None:
 
 
 _install_checkpoint_support()
+
+from . import dual_nms  # noqa: E402,F401  (registers O2FDualNMSValLoop in mmengine's LOOPS)
