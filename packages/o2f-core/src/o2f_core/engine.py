@@ -397,4 +397,5 @@ def _install_checkpoint_support() -> None:
 
 _install_checkpoint_support()
 
-from . import dual_nms  # noqa: E402,F401  (registers O2FDualNMSValLoop in mmengine's LOOPS)
+# Registration: O2FDualNMSValLoop (LOOPS) and O2FDuplicateRateMetric (METRICS).
+from . import dual_nms, duplicate_metric  # noqa: E402,F401
