@@ -108,6 +108,23 @@ def test_hook_follows_iterations_when_not_by_epoch(tmp_path):
     assert runner.model.seen == pytest.approx([0.6, 0.5, 0.4, 0.3, 0.2])
 
 
+def test_top_level_o2f_temperature_key_sets_t_by_name(tmp_path):
+    runner = make_runner(tmp_path, "o2f_named_t", max_epochs=4)
+    runner.cfg["o2f_temperature"] = dict(t_max=0.9, t_min=0.3)  # the hook itself says 0.6/0.2
+    runner.train()
+    assert runner.model.seen == pytest.approx([0.9, 0.7, 0.5, 0.3])
+
+    runner = make_runner(tmp_path / "one", "o2f_named_t_min", max_epochs=3)
+    runner.cfg["o2f_temperature"] = dict(t_min=0.4)  # t_max stays the hook's 0.6
+    runner.train()
+    assert runner.model.seen == pytest.approx([0.6, 0.5, 0.4])
+
+    runner = make_runner(tmp_path / "bad", "o2f_named_bad", max_epochs=1)
+    runner.cfg["o2f_temperature"] = dict(tmax=0.9)
+    with pytest.raises(ValueError, match="unknown key"):
+        runner.train()
+
+
 def test_checkpoints_load_with_weights_only_and_no_getattr(tmp_path):
     runner = make_runner(tmp_path, "o2f_ckpt", max_epochs=1)
     runner.train()

@@ -79,6 +79,11 @@ class O2FTemperatureHook(Hook):
     iteration-based loops), so a resumed run gets the right T without any saved state. The value is
     also logged as ``o2f_temperature``.
 
+    T by name: a top-level config key ``o2f_temperature = dict(t_max=..., t_min=...)`` (either
+    or both), when the config has one, overrides the hook's arguments at the start of the run, so
+    an ablation sets T with ``--cfg-options +o2f_temperature.t_max=0.8`` instead of an index into
+    ``custom_hooks``.
+
     Args:
         t_max (float): T of the first epoch/iteration.
         t_min (float): T of the last epoch/iteration.
@@ -92,6 +97,17 @@ class O2FTemperatureHook(Hook):
             raise ValueError(f"O2FTemperatureHook: t_max and t_min must lie in [0, 1], got "
                              f"t_max={t_max}, t_min={t_min}")
         self.t_max, self.t_min, self.by_epoch = float(t_max), float(t_min), bool(by_epoch)
+
+    def before_run(self, runner) -> None:
+        named = (getattr(runner, "cfg", None) or {}).get("o2f_temperature")
+        if not named:
+            return
+        unknown = set(named) - {"t_max", "t_min"}
+        if unknown:
+            raise ValueError(f"o2f_temperature: unknown key(s) {', '.join(sorted(unknown))}; "
+                             "use o2f_temperature=dict(t_max=..., t_min=...)")
+        self.__init__(named.get("t_max", self.t_max), named.get("t_min", self.t_min),
+                      self.by_epoch)
 
     def temperature(self, runner) -> float:
         if self.by_epoch:
