@@ -12,6 +12,11 @@ What it does, in order (each step is skipped when already done):
 5. checks the imports, then writes a stamp (hash of constraints.txt + pyproject.toml, Python
    version, variant). With a valid stamp and a passing import check, a re-run takes seconds.
 
+``O2F_FORCE_CUDA=1`` builds the CUDA variant of mmcv on a machine without a GPU (for
+``TORCH_CUDA_ARCH_LIST``, default ``8.0;9.0``); without a system ``nvcc`` it installs NVIDIA's
+compiler and headers from the registry (``cuda-toolkit[nvcc,cccl]``, pinned to torch's CUDA in
+constraints.txt) into ``.venv`` and builds with them. Unset, nothing changes on a CPU machine.
+
 Only the standard library is used here: this runs with the system python3.11, before .venv exists.
 """
 
@@ -31,6 +36,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
@@ -76,13 +82,19 @@ QUICK_CHECK = (
     "assert not missing, f'not importable: {missing}'"
 )
 PROGRESS_EVERY_S = 20.0
+# O2F_FORCE_CUDA=1: compile for these GPU architectures unless TORCH_CUDA_ARCH_LIST says otherwise
+# (A100 and H100; without a GPU torch would otherwise compile for every architecture it knows).
+DEFAULT_CUDA_ARCHS = "8.0;9.0"
+# The registry's CUDA compiler + headers, as extras of the `cuda-toolkit` pin in constraints.txt
+# (the same pin that torch's CUDA runtime came with, so nvcc matches torch.version.cuda).
+CUDA_TOOLKIT_REQUIREMENT = "cuda-toolkit[nvcc,cccl]"
 
 
 def log(msg: str) -> None:
     print(f"[setup {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def die(msg: str, code: int = 1) -> None:
+def die(msg: str, code: int = 1) -> NoReturn:
     print(f"[setup] ERROR: {msg}", file=sys.stderr, flush=True)
     sys.exit(code)
 
@@ -141,6 +153,8 @@ def pinned_version(pins: dict[str, str], name: str) -> str:
 
 # ----------------------------------------------------------------------------- python and the venv
 def find_python() -> str:
+    """The base interpreter for .venv: this one when it is 3.11, else O2F_PYTHON or python3.11."""
+    wanted = ".".join(map(str, PYTHON_WANTED))
     if not os.environ.get("O2F_PYTHON") and sys.version_info[:2] == PYTHON_WANTED:
         return sys.executable
     cand = os.environ.get("O2F_PYTHON") or "python3.11"
@@ -151,14 +165,37 @@ def find_python() -> str:
             p for p in map(Path, ("/usr/local/bin/python3.11", "/usr/bin/python3.11")) if p.exists()
         ]
         exe = str(found[0]) if found else None
+    fix = f"install Python {wanted} or point O2F_PYTHON at a Python {wanted} interpreter"
     if not exe:
-        die(f"{cand} not found: install Python 3.11 or point O2F_PYTHON at it")
-    out = subprocess.run(
-        [exe, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True
-    )
-    ver = tuple(int(x) for x in out.stdout.split()) if out.returncode == 0 else ()
+        die(f"{cand} not found: {fix}", code=2)
+    try:
+        out = subprocess.run(
+            [exe, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        die(f"{exe} (from {cand}) could not be run ({type(err).__name__}: {err}); {fix}", code=2)
+    named = "" if cand == exe else f" (from {cand})"
+    if out.returncode != 0:
+        # e.g. a pyenv shim for a version that is not installed: say what it printed, on one line
+        said = " ".join((out.stderr or out.stdout).split())[:120] or "no output"
+        die(
+            f"{exe}{named} is not a working Python (exit {out.returncode}: {said}); "
+            f"need Python {wanted}: {fix}",
+            code=2,
+        )
+    try:
+        ver = tuple(int(x) for x in out.stdout.split())
+    except ValueError:
+        ver = ()
+    if len(ver) != 2:
+        said = " ".join(out.stdout.split())[:200]
+        die(f"{exe}{named} did not report a Python version (printed {said!r}); {fix}", code=2)
     if ver != PYTHON_WANTED:
-        die(f"{exe} is Python {ver}, need {'.'.join(map(str, PYTHON_WANTED))}")
+        die(f"{exe}{named} is Python {ver[0]}.{ver[1]}, need Python {wanted}: {fix}", code=2)
     return exe
 
 
@@ -190,22 +227,141 @@ def ensure_venv(base_python: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- variant (cpu / cuda)
-def detect_variant(torch_version: str) -> tuple[str, bool]:
-    """('cpu-torch2.14.1-cp311', False) or ('cuda12.4-torch2.14.1-cp311', True)."""
+def force_cuda_requested() -> bool:
+    """O2F_FORCE_CUDA: '1' builds the CUDA variant without a GPU; unset/'0' keeps auto-detection."""
+    value = os.environ.get("O2F_FORCE_CUDA", "").strip()
+    if value not in ("", "0", "1"):
+        die(f"O2F_FORCE_CUDA={value!r}: use 1 (build the CUDA variant) or 0/unset (auto)", code=2)
+    return value == "1"
+
+
+def cuda_arch_list() -> str:
+    """TORCH_CUDA_ARCH_LIST for a forced CUDA build, validated ('8.0;9.0', '8.6+PTX', ...)."""
+    raw = os.environ.get("TORCH_CUDA_ARCH_LIST", "").strip() or DEFAULT_CUDA_ARCHS
+    archs = [a for a in re.split(r"[;\s]+", raw) if a]
+    bad = [a for a in archs if not re.fullmatch(r"\d+\.\d+[af]?(\+PTX)?", a)]
+    if bad or not archs:
+        die(
+            f"TORCH_CUDA_ARCH_LIST={raw!r}: {bad or 'empty'} is not a compute capability; "
+            "use e.g. '8.0;9.0' or '8.6+PTX'",
+            code=2,
+        )
+    return ";".join(archs)
+
+
+def arch_tag(archs: str) -> str:
+    """'8.0;9.0' -> 'sm80-90', '8.6+PTX' -> 'sm86ptx': part of the cache folder's name."""
+    parts = [a.replace(".", "").replace("+PTX", "ptx") for a in archs.split(";")]
+    return "sm" + "-".join(parts)
+
+
+def find_system_nvcc() -> str | None:
+    """nvcc of an installed CUDA toolkit: $CUDA_HOME/bin/nvcc first (torch's order), then PATH."""
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    if home and (Path(home) / "bin" / "nvcc").exists():
+        return str(Path(home) / "bin" / "nvcc")
+    return shutil.which("nvcc")
+
+
+def nvcc_release(nvcc: str) -> str:
+    out = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"release (\d+\.\d+)", out)
+    return m.group(1) if m else "unknown"
+
+
+def pip_toolkit_release(pins: dict[str, str]) -> str:
+    """CUDA release ('13.0') of the registry toolkit that O2F_FORCE_CUDA installs (constraints)."""
+    if "cuda-toolkit" not in pins:
+        die("O2F_FORCE_CUDA=1 without a system nvcc needs a cuda-toolkit pin in constraints.txt")
+    return ".".join(pinned_version(pins, "cuda-toolkit").split(".")[:2])
+
+
+def gpu_present() -> bool:
+    if not shutil.which("nvidia-smi"):
+        return False
+    try:
+        res = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0 and "GPU" in res.stdout
+
+
+def detect_variant(torch_version: str, pins: dict[str, str] | None = None) -> tuple[str, bool]:
+    """('cpu-torch2.14.1-cp311', False) or ('cuda12.4-torch2.14.1-cp311', True).
+
+    Default: CUDA only when nvcc and a GPU are both present (unchanged). O2F_FORCE_CUDA=1: CUDA
+    without a GPU, for TORCH_CUDA_ARCH_LIST, e.g. 'cuda13.0-torch2.14.1-cp311-sm80-90'; the arch
+    list is part of the name because such a wheel has no kernels for other GPUs.
+    """
     tag = f"torch{torch_version}-cp{PYTHON_WANTED[0]}{PYTHON_WANTED[1]}"
-    nvcc = shutil.which("nvcc")
-    gpu = False
-    if shutil.which("nvidia-smi"):
-        try:
-            res = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=60)
-            gpu = res.returncode == 0 and "GPU" in res.stdout
-        except (OSError, subprocess.TimeoutExpired):
-            gpu = False
-    if nvcc and gpu:
-        out = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
-        m = re.search(r"release (\d+\.\d+)", out)
-        return f"cuda{m.group(1) if m else 'unknown'}-{tag}", True
+    nvcc = find_system_nvcc()
+    if force_cuda_requested():
+        release = nvcc_release(nvcc) if nvcc else pip_toolkit_release(pins or {})
+        return f"cuda{release}-{tag}-{arch_tag(cuda_arch_list())}", True
+    if nvcc and gpu_present():
+        return f"cuda{nvcc_release(nvcc)}-{tag}", True
     return f"cpu-{tag}", False
+
+
+def venv_site_packages() -> Path:
+    out = subprocess.run(
+        [str(VPY), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        env=pip_env(),
+    )
+    if out.returncode != 0:
+        die(f"cannot ask {VPY} for its site-packages: {out.stderr.strip()[-500:]}")
+    return Path(out.stdout.strip())
+
+
+def toolkit_home(site_packages: Path) -> Path | None:
+    """The CUDA_HOME-like tree of the registry toolkit (nvidia/cu13/{bin,include,lib,nvvm})."""
+    homes = sorted(p.parent.parent for p in site_packages.glob("nvidia/cu*/bin/nvcc"))
+    return homes[-1] if homes else None
+
+
+def ensure_cuda_toolkit() -> Path:
+    """CUDA_HOME for a forced CUDA build: a system toolkit, else the registry one in .venv."""
+    nvcc = find_system_nvcc()
+    if nvcc:
+        return Path(nvcc).resolve().parent.parent
+    home = toolkit_home(venv_site_packages())
+    if home is None:
+        log(f"no nvcc on this machine: installing {CUDA_TOOLKIT_REQUIREMENT} (~0.2 GB) into .venv")
+        pip("install", "-c", str(CONSTRAINTS), CUDA_TOOLKIT_REQUIREMENT)
+        home = toolkit_home(venv_site_packages())
+    if home is None:
+        die(f"{CUDA_TOOLKIT_REQUIREMENT} installed no nvidia/cu*/bin/nvcc in .venv")
+    return home
+
+
+def cuda_build_env(env: dict[str, str], cuda_home: Path, link_dir: Path) -> dict[str, str]:
+    """Environment for mmcv's FORCE_CUDA build with the toolkit at CUDA_HOME.
+
+    The registry's toolkit ships only ``libcudart.so.13`` (no ``libcudart.so``) in ``lib/``: a
+    symlink in LINK_DIR, put on LIBRARY_PATH, lets ``-lcudart`` resolve at link time; the
+    extension still records the versioned soname, which torch's own runtime package provides.
+    """
+    env = dict(env)
+    env.update(
+        FORCE_CUDA="1",
+        CUDA_HOME=str(cuda_home),
+        TORCH_CUDA_ARCH_LIST=cuda_arch_list(),
+        PATH=os.pathsep.join([str(cuda_home / "bin"), env.get("PATH", "")]),
+    )
+    lib = cuda_home / "lib64" if (cuda_home / "lib64").is_dir() else cuda_home / "lib"
+    if not (lib / "libcudart.so").exists():
+        versioned = sorted(lib.glob("libcudart.so.*"))
+        if versioned:
+            link_dir.mkdir(parents=True, exist_ok=True)
+            link = link_dir / "libcudart.so"
+            if not link.is_symlink():
+                link.symlink_to(versioned[-1])
+            env["LIBRARY_PATH"] = os.pathsep.join(
+                p for p in (str(link_dir), env.get("LIBRARY_PATH", "")) if p
+            )
+    return env
 
 
 # ----------------------------------------------------------------------------- the mmcv wheel
@@ -243,7 +399,10 @@ def report_build_failure(log_path: Path) -> None:
     print("\n".join(out), file=sys.stderr, flush=True)
 
 
-def build_mmcv_wheel(cache: Path, cuda: bool, build_setuptools: str) -> Path:
+def build_mmcv_wheel(
+    cache: Path, cuda: bool, build_setuptools: str, cuda_home: Path | None = None
+) -> Path:
+    """Build mmcv from its sdist into CACHE; CUDA_HOME (forced CUDA builds) names the toolkit."""
     cache.mkdir(parents=True, exist_ok=True)
     logs = cache.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -288,16 +447,23 @@ def build_mmcv_wheel(cache: Path, cuda: bool, build_setuptools: str) -> Path:
         build_env = dict(
             env, MAX_JOBS=os.environ.get("MAX_JOBS", str(os.cpu_count() or 2)), MMCV_WITH_OPS="1"
         )
-        if cuda:
+        if cuda and cuda_home is not None:
+            build_env = cuda_build_env(build_env, cuda_home, tmp / "cuda-link")
+            log(
+                f"CUDA build without a GPU: CUDA_HOME={cuda_home}, "
+                f"TORCH_CUDA_ARCH_LIST={build_env['TORCH_CUDA_ARCH_LIST']}"
+            )
+        elif cuda:
             build_env["FORCE_CUDA"] = "1"
         else:
             build_env["FORCE_CUDA"] = "0"
             build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv builds CUDA ops whenever torch sees a GPU
         total = count_sources(src, cuda)
         kind = "CUDA+CPU" if cuda else "CPU-only"
+        took = "1-3 h (nvcc)" if cuda else "12 min"
         log(
             f"building the mmcv {MMCV_VERSION} wheel ({kind}, ~{total} objects, MAX_JOBS="
-            f"{build_env['MAX_JOBS']}); about 12 min on 2 cores. Log: {log_path}"
+            f"{build_env['MAX_JOBS']}); about {took} on 2 cores. Log: {log_path}"
         )
         out_dir = tmp / "wheel"
         cmd = [
@@ -419,7 +585,8 @@ def install(pins: dict[str, str], variant: str, cuda: bool, build_st: str) -> Pa
         if wheel:
             log(f"using the cached mmcv wheel {wheel}")
         else:
-            wheel = build_mmcv_wheel(cache, cuda, build_st)
+            cuda_home = ensure_cuda_toolkit() if cuda and force_cuda_requested() else None
+            wheel = build_mmcv_wheel(cache, cuda, build_st, cuda_home)
     log("installing mmcv, mmdet, the final setuptools and this repository (editable)")
     # Always this wheel, even over an installed mmcv 2.1.0 (which may be the other variant's build).
     pip("install", *c, "--force-reinstall", "--no-deps", str(wheel))
@@ -437,7 +604,7 @@ def main() -> int:
     t0 = time.monotonic()
     pins, build_st = read_pins()
     torch_version = pinned_version(pins, "torch")
-    variant, cuda = detect_variant(torch_version)
+    variant, cuda = detect_variant(torch_version, pins)
 
     with setup_lock():
         fresh = False  # True once .venv was created by this run
