@@ -399,6 +399,23 @@ def report_build_failure(log_path: Path) -> None:
     print("\n".join(out), file=sys.stderr, flush=True)
 
 
+def mmcv_build_env(
+    env: dict[str, str], cuda: bool, cuda_home: Path | None, link_dir: Path
+) -> dict[str, str]:
+    """The environment of mmcv's `pip wheel`: CPU-only, CUDA (auto), or CUDA with CUDA_HOME."""
+    build_env = dict(
+        env, MAX_JOBS=os.environ.get("MAX_JOBS", str(os.cpu_count() or 2)), MMCV_WITH_OPS="1"
+    )
+    if cuda and cuda_home is not None:
+        return cuda_build_env(build_env, cuda_home, link_dir)
+    if cuda:
+        build_env["FORCE_CUDA"] = "1"
+    else:
+        build_env["FORCE_CUDA"] = "0"
+        build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv builds CUDA ops whenever torch sees a GPU
+    return build_env
+
+
 def build_mmcv_wheel(
     cache: Path, cuda: bool, build_setuptools: str, cuda_home: Path | None = None
 ) -> Path:
@@ -444,20 +461,12 @@ def build_mmcv_wheel(
             die("mmcv's setup.py no longer contains '-std=c++17': the C++20 patch needs a look")
         setup_py.write_text(text.replace("'-std=c++17'", "'-std=c++20'"))  # torch 2.14 needs C++20
 
-        build_env = dict(
-            env, MAX_JOBS=os.environ.get("MAX_JOBS", str(os.cpu_count() or 2)), MMCV_WITH_OPS="1"
-        )
-        if cuda and cuda_home is not None:
-            build_env = cuda_build_env(build_env, cuda_home, tmp / "cuda-link")
+        build_env = mmcv_build_env(env, cuda, cuda_home, tmp / "cuda-link")
+        if cuda_home is not None:
             log(
-                f"CUDA build without a GPU: CUDA_HOME={cuda_home}, "
+                f"CUDA build with CUDA_HOME={cuda_home}, "
                 f"TORCH_CUDA_ARCH_LIST={build_env['TORCH_CUDA_ARCH_LIST']}"
             )
-        elif cuda:
-            build_env["FORCE_CUDA"] = "1"
-        else:
-            build_env["FORCE_CUDA"] = "0"
-            build_env["CUDA_VISIBLE_DEVICES"] = ""  # mmcv builds CUDA ops whenever torch sees a GPU
         total = count_sources(src, cuda)
         kind = "CUDA+CPU" if cuda else "CPU-only"
         took = "1-3 h (nvcc)" if cuda else "12 min"

@@ -1,0 +1,229 @@
+"""tools/setup_env.py: the interpreter check and the CPU / forced-CUDA variants of the mmcv build.
+
+Everything runs on fakes in tmp_path (fake interpreters, a fake CUDA toolkit): no venv is created,
+nothing is installed, no compiler runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / 'tools' / 'setup_env.py'
+
+
+@pytest.fixture
+def setup_env(monkeypatch):
+    """tools/setup_env.py as a module, with no CUDA-related variable from the caller's shell."""
+    for name in ('O2F_FORCE_CUDA', 'TORCH_CUDA_ARCH_LIST', 'CUDA_HOME', 'CUDA_PATH', 'O2F_PYTHON'):
+        monkeypatch.delenv(name, raising=False)
+    spec = importlib.util.spec_from_file_location('o2f_setup_env_under_test', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_program(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text('#!/bin/sh\n' + body + '\n')
+    path.chmod(0o755)
+    return path
+
+
+def error_lines(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- O2F_PYTHON
+@pytest.mark.parametrize('body, expected', [
+    # a pyenv shim for a version that is not selected: exits 127 with a message
+    ('echo "pyenv: python3.10: command not found" >&2; exit 127',
+     r'is not a working Python \(exit 127: pyenv: python3\.10: command not found\); '
+     r'need Python 3\.11'),
+    ('echo "3 10"', r'is Python 3\.10, need Python 3\.11'),
+    ('echo "hello"', r"did not report a Python version \(printed 'hello'\)"),
+])
+def test_wrong_o2f_python_is_one_line_exit_2(setup_env, monkeypatch, capsys, tmp_path, body,
+                                             expected):
+    fake = fake_program(tmp_path / 'bin', 'python3.10', body)
+    monkeypatch.setenv('PATH', f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv('O2F_PYTHON', 'python3.10')
+    with pytest.raises(SystemExit) as exc:
+        setup_env.find_python()
+    assert exc.value.code == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f'[setup] ERROR: {fake} (from python3.10) ')
+    assert re.search(expected, lines[0]), lines[0]
+    assert 'O2F_PYTHON' in lines[0] and '()' not in lines[0]
+
+
+def test_missing_o2f_python_is_one_line_exit_2(setup_env, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv('O2F_PYTHON', str(tmp_path / 'no-such-python'))
+    with pytest.raises(SystemExit) as exc:
+        setup_env.find_python()
+    assert exc.value.code == 2
+    assert error_lines(capsys) == [
+        f"[setup] ERROR: {tmp_path / 'no-such-python'} not found: install Python 3.11 or point "
+        'O2F_PYTHON at a Python 3.11 interpreter']
+
+
+def test_a_python_3_11_given_by_o2f_python_is_accepted(setup_env, monkeypatch, tmp_path):
+    fake = fake_program(tmp_path / 'bin', 'python-ok', 'echo "3 11"')
+    monkeypatch.setenv('O2F_PYTHON', str(fake))
+    assert setup_env.find_python() == str(fake)
+
+
+def test_make_setup_with_a_wrong_python_prints_one_line(tmp_path):
+    """The issue's command end to end, on a copy of the script (no .venv, nothing installed)."""
+    repo = tmp_path / 'repo'
+    (repo / 'tools').mkdir(parents=True)
+    for name in ('tools/setup_env.py', 'constraints.txt', 'pyproject.toml'):
+        (repo / name).write_bytes((REPO / name).read_bytes())
+    fake_program(tmp_path / 'bin', 'python3.10', 'echo "3 10"')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('O2F_', 'CUDA', 'TORCH_CUDA'))}
+    env.update(PATH=f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}", O2F_PYTHON='python3.10',
+               HOME=str(tmp_path / 'home'))  # its lock file goes under this HOME
+    res = subprocess.run([sys.executable, str(repo / 'tools' / 'setup_env.py')], env=env,
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"[setup] ERROR: {tmp_path / 'bin' / 'python3.10'} (from python3.10) is Python 3.10, "
+        'need Python 3.11: install Python 3.11 or point O2F_PYTHON at a Python 3.11 interpreter']
+    assert not (repo / '.venv').exists()
+
+
+# ----------------------------------------------------------------------------- variants
+def no_cuda_machine(setup_env, monkeypatch, tmp_path, nvcc: bool = False, gpu: bool = False):
+    """PATH with only a fake nvcc (release 12.8) and/or a fake nvidia-smi, nothing else."""
+    bin_dir = tmp_path / 'sysbin'
+    bin_dir.mkdir(exist_ok=True)
+    if nvcc:
+        fake_program(bin_dir, 'nvcc', 'echo "Cuda compilation tools, release 12.8, V12.8.93"')
+    if gpu:
+        fake_program(bin_dir, 'nvidia-smi', 'echo "GPU 0: NVIDIA H100 (UUID: GPU-x)"')
+    monkeypatch.setenv('PATH', str(bin_dir))
+
+
+def test_cpu_machine_default_variant_is_unchanged(setup_env, monkeypatch, tmp_path):
+    pins, _ = setup_env.read_pins()
+    torch_version = setup_env.pinned_version(pins, 'torch')
+    no_cuda_machine(setup_env, monkeypatch, tmp_path)
+    # The cache key CI's wheel lives under: must not change.
+    assert setup_env.detect_variant(torch_version, pins) == (f'cpu-torch{torch_version}-cp311',
+                                                             False)
+    monkeypatch.setenv('O2F_FORCE_CUDA', '0')
+    assert setup_env.detect_variant(torch_version, pins)[1] is False
+    no_cuda_machine(setup_env, monkeypatch, tmp_path, nvcc=True)  # nvcc without a GPU: still CPU
+    assert setup_env.detect_variant(torch_version, pins)[1] is False
+
+
+def test_gpu_machine_auto_variant(setup_env, monkeypatch, tmp_path):
+    no_cuda_machine(setup_env, monkeypatch, tmp_path, nvcc=True, gpu=True)
+    assert setup_env.detect_variant('2.14.1') == ('cuda12.8-torch2.14.1-cp311', True)
+
+
+def test_force_cuda_without_gpu_uses_the_registry_toolkit_release(setup_env, monkeypatch,
+                                                                  tmp_path):
+    pins, _ = setup_env.read_pins()
+    no_cuda_machine(setup_env, monkeypatch, tmp_path)
+    monkeypatch.setenv('O2F_FORCE_CUDA', '1')
+    variant, cuda = setup_env.detect_variant('2.14.1', pins)
+    # Independent route to the CUDA release: the runtime that torch's wheel pulled in.
+    runtime = setup_env.pinned_version(pins, 'nvidia-cuda-runtime')
+    release = '.'.join(runtime.split('.')[:2])
+    assert release == '13.0'
+    assert (variant, cuda) == (f'cuda{release}-torch2.14.1-cp311-sm80-90', True)
+
+
+def test_force_cuda_arch_list_knob_changes_the_cache_folder(setup_env, monkeypatch, tmp_path):
+    pins, _ = setup_env.read_pins()
+    no_cuda_machine(setup_env, monkeypatch, tmp_path)
+    monkeypatch.setenv('O2F_FORCE_CUDA', '1')
+    monkeypatch.setenv('TORCH_CUDA_ARCH_LIST', '8.6 9.0+PTX')
+    assert setup_env.detect_variant('2.14.1', pins)[0] == 'cuda13.0-torch2.14.1-cp311-sm86-90ptx'
+    assert setup_env.cuda_arch_list() == '8.6;9.0+PTX'
+
+
+def test_force_cuda_with_a_system_nvcc_takes_its_release(setup_env, monkeypatch, tmp_path):
+    home = tmp_path / 'cuda-12.8'
+    fake_program(home / 'bin', 'nvcc', 'echo "Cuda compilation tools, release 12.8, V12.8.93"')
+    no_cuda_machine(setup_env, monkeypatch, tmp_path)
+    monkeypatch.setenv('CUDA_HOME', str(home))
+    monkeypatch.setenv('O2F_FORCE_CUDA', '1')
+    assert setup_env.detect_variant('2.14.1', {})[0] == 'cuda12.8-torch2.14.1-cp311-sm80-90'
+    assert setup_env.ensure_cuda_toolkit() == home.resolve()
+
+
+@pytest.mark.parametrize('name, value, expected', [
+    ('O2F_FORCE_CUDA', 'yes', "O2F_FORCE_CUDA='yes': use 1"),
+    ('TORCH_CUDA_ARCH_LIST', 'sm_80', "TORCH_CUDA_ARCH_LIST='sm_80': ['sm_80'] is not a "
+     'compute capability'),
+])
+def test_bad_cuda_settings_are_one_line_exit_2(setup_env, monkeypatch, capsys, tmp_path, name,
+                                               value, expected):
+    no_cuda_machine(setup_env, monkeypatch, tmp_path)
+    monkeypatch.setenv('O2F_FORCE_CUDA', '1')
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exc:
+        setup_env.detect_variant('2.14.1', setup_env.read_pins()[0])
+    assert exc.value.code == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1 and expected in lines[0], lines
+
+
+# ----------------------------------------------------------------------------- build environment
+def fake_registry_toolkit(site_packages: Path) -> Path:
+    """The layout of cuda-toolkit[nvcc,cccl] 13.0 in site-packages: nvidia/cu13/{bin,lib,...}."""
+    home = site_packages / 'nvidia' / 'cu13'
+    fake_program(home / 'bin', 'nvcc', 'echo "release 13.0"')
+    (home / 'lib').mkdir(parents=True)
+    (home / 'lib' / 'libcudart.so.13').write_bytes(b'\x7fELF fake')
+    (home / 'include').mkdir()
+    return home
+
+
+def test_toolkit_home_finds_the_registry_layout(setup_env, tmp_path):
+    assert setup_env.toolkit_home(tmp_path) is None
+    home = fake_registry_toolkit(tmp_path)
+    assert setup_env.toolkit_home(tmp_path) == home
+
+
+def test_cuda_build_env(setup_env, monkeypatch, tmp_path):
+    home = fake_registry_toolkit(tmp_path / 'site-packages')
+    base = dict(PATH='/usr/bin', PIP_NO_INPUT='1')
+    env = setup_env.mmcv_build_env(base, cuda=True, cuda_home=home,
+                                   link_dir=tmp_path / 'link')
+    assert env['FORCE_CUDA'] == '1' and env['MMCV_WITH_OPS'] == '1'
+    assert env['CUDA_HOME'] == str(home)
+    assert env['PATH'] == f"{home / 'bin'}{os.pathsep}/usr/bin"
+    assert env['TORCH_CUDA_ARCH_LIST'] == '8.0;9.0'
+    assert 'CUDA_VISIBLE_DEVICES' not in env
+    # -lcudart must resolve although the toolkit has only the versioned library
+    link = tmp_path / 'link' / 'libcudart.so'
+    assert env['LIBRARY_PATH'] == str(tmp_path / 'link')
+    assert link.is_symlink() and link.resolve() == (home / 'lib' / 'libcudart.so.13').resolve()
+    assert base == dict(PATH='/usr/bin', PIP_NO_INPUT='1')  # the caller's dict is not changed
+
+    monkeypatch.setenv('TORCH_CUDA_ARCH_LIST', '9.0')
+    (home / 'lib' / 'libcudart.so').write_bytes(b'\x7fELF fake')  # a system-style toolkit
+    env = setup_env.mmcv_build_env(base, cuda=True, cuda_home=home, link_dir=tmp_path / 'l2')
+    assert env['TORCH_CUDA_ARCH_LIST'] == '9.0'
+    assert 'LIBRARY_PATH' not in env and not (tmp_path / 'l2').exists()
+
+
+def test_cpu_build_env_is_unchanged(setup_env, monkeypatch, tmp_path):
+    monkeypatch.setenv('MAX_JOBS', '3')
+    env = setup_env.mmcv_build_env(dict(PATH='/usr/bin'), cuda=False, cuda_home=None,
+                                   link_dir=tmp_path / 'link')
+    assert env == dict(PATH='/usr/bin', MAX_JOBS='3', MMCV_WITH_OPS='1', FORCE_CUDA='0',
+                       CUDA_VISIBLE_DEVICES='')
+    assert not (tmp_path / 'link').exists()
