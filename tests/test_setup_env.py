@@ -153,14 +153,40 @@ def test_force_cuda_arch_list_knob_changes_the_cache_folder(setup_env, monkeypat
     assert setup_env.cuda_arch_list() == '8.6;9.0+PTX'
 
 
-def test_force_cuda_with_a_system_nvcc_takes_its_release(setup_env, monkeypatch, tmp_path):
-    home = tmp_path / 'cuda-12.8'
-    fake_program(home / 'bin', 'nvcc', 'echo "Cuda compilation tools, release 12.8, V12.8.93"')
-    no_cuda_machine(setup_env, monkeypatch, tmp_path)
-    monkeypatch.setenv('CUDA_HOME', str(home))
+def fake_system_toolkit(tmp_path: Path, release: str) -> tuple[Path, Path]:
+    """A toolkit in tmp/cuda-X/ and, as on this project's machines, a wrapper script on PATH
+    (``exec .../cuda-X/bin/nvcc``): (toolkit folder, wrapper's folder)."""
+    home = tmp_path / f'cuda-{release}'
+    fake_program(home / 'bin', 'nvcc', 'case "$1" in\n'
+                 f'  --version) echo "Cuda compilation tools, release {release}, V{release}.88";;\n'
+                 f'  --dryrun) echo "#\\$ _HERE_={home}/bin" >&2;;\n'
+                 'esac')
+    wrapper_dir = tmp_path / 'localbin'
+    fake_program(wrapper_dir, 'nvcc', f'exec {home}/bin/nvcc "$@"')
+    return home, wrapper_dir
+
+
+def test_force_cuda_with_a_system_nvcc_of_torchs_major_uses_it(setup_env, monkeypatch,
+                                                              tmp_path):
+    pins, _ = setup_env.read_pins()
+    home, wrapper_dir = fake_system_toolkit(tmp_path, '13.2')
+    monkeypatch.setenv('PATH', str(wrapper_dir))
     monkeypatch.setenv('O2F_FORCE_CUDA', '1')
-    assert setup_env.detect_variant('2.14.1', {})[0] == 'cuda12.8-torch2.14.1-cp311-sm80-90'
-    assert setup_env.ensure_cuda_toolkit() == home.resolve()
+    assert setup_env.detect_variant('2.14.1', pins)[0] == 'cuda13.2-torch2.14.1-cp311-sm80-90'
+    # CUDA_HOME is the toolkit the wrapper runs, not the wrapper's parent folder
+    assert setup_env.ensure_cuda_toolkit(pins) == home.resolve()
+    monkeypatch.setenv('CUDA_HOME', str(home))
+    monkeypatch.setenv('PATH', '/nonexistent')
+    assert setup_env.ensure_cuda_toolkit(pins) == home.resolve()
+
+
+def test_force_cuda_ignores_a_system_nvcc_of_another_major(setup_env, monkeypatch, tmp_path):
+    pins, _ = setup_env.read_pins()
+    _, wrapper_dir = fake_system_toolkit(tmp_path, '12.8')
+    monkeypatch.setenv('PATH', str(wrapper_dir))
+    monkeypatch.setenv('O2F_FORCE_CUDA', '1')
+    assert setup_env.forced_cuda_toolkit(pins) == ('13.0', None)  # the registry's, torch's major
+    assert setup_env.detect_variant('2.14.1', pins)[0] == 'cuda13.0-torch2.14.1-cp311-sm80-90'
 
 
 @pytest.mark.parametrize('name, value, expected', [
@@ -227,3 +253,61 @@ def test_cpu_build_env_is_unchanged(setup_env, monkeypatch, tmp_path):
     assert env == dict(PATH='/usr/bin', MAX_JOBS='3', MMCV_WITH_OPS='1', FORCE_CUDA='0',
                        CUDA_VISIBLE_DEVICES='')
     assert not (tmp_path / 'link').exists()
+
+
+# ----------------------------------------------------------------------------- the CUDA mmcv wheel
+# Symbols the CUDA build of mmcv 2.1.0 defines (cudabind.cpp + *_cuda.cu), for the ops o2f uses:
+# the kernel launchers and the registrations of the CUDA implementations in mmcv's dispatcher.
+CUDA_SYMBOLS = (
+    'NMSCUDAKernelLauncher', 'nms_impl_CUDA_registerer',
+    'SigmoidFocalLossForwardCUDAKernelLauncher', 'sigmoid_focal_loss_forward_impl_CUDA_registerer',
+    'SigmoidFocalLossBackwardCUDAKernelLauncher',
+    'sigmoid_focal_loss_backward_impl_CUDA_registerer',
+)
+
+
+def installed_cuda_mmcv():
+    """(mmcv, path of its _ext library) when a CUDA build of mmcv is installed, else skip."""
+    mmcv = pytest.importorskip('mmcv')
+    from mmcv.ops import get_compiling_cuda_version
+
+    if get_compiling_cuda_version() == 'not available':
+        pytest.skip('the installed mmcv is a CPU-only build (O2F_FORCE_CUDA=1 builds the CUDA one)')
+    import mmcv._ext as ext
+
+    return mmcv, ext.__file__
+
+
+def test_installed_cuda_mmcv_wheel_registers_cuda_kernels():
+    """Without a GPU: the CUDA wheel loads, and its CUDA kernels are compiled in and registered."""
+    import shutil
+
+    _, library = installed_cuda_mmcv()
+    if not shutil.which('nm'):
+        pytest.skip('binutils nm is not installed')
+    out = subprocess.run(['nm', '-D', '-C', '--defined-only', library], capture_output=True,
+                         text=True, check=True).stdout
+    missing = [name for name in CUDA_SYMBOLS if name not in out]
+    assert not missing, f'{library} lacks {missing}'
+    # The device code itself: a non-empty fat binary section.
+    sections = subprocess.run(['readelf', '-S', '-W', library], capture_output=True, text=True,
+                              check=True).stdout
+    assert '.nv_fatbin' in sections
+
+
+def test_cuda_mmcv_nms_on_the_gpu_equals_cpu():
+    """On a GPU machine: mmcv's CUDA nms keeps exactly the boxes its CPU nms keeps."""
+    installed_cuda_mmcv()
+    import torch
+    from mmcv.ops import nms
+
+    if not torch.cuda.is_available():
+        pytest.skip('no CUDA GPU visible: the CUDA kernels cannot run here')
+    generator = torch.Generator().manual_seed(0)
+    xy = torch.rand(500, 2, generator=generator) * 300
+    boxes = torch.cat([xy, xy + 20 + torch.rand(500, 2, generator=generator) * 60], dim=1)
+    scores = torch.rand(500, generator=generator)
+    _, keep_cpu = nms(boxes, scores, 0.5)
+    _, keep_gpu = nms(boxes.cuda(), scores.cuda(), 0.5)
+    assert 0 < len(keep_cpu) < 500
+    assert torch.equal(keep_gpu.cpu(), keep_cpu)

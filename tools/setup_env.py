@@ -276,6 +276,35 @@ def pip_toolkit_release(pins: dict[str, str]) -> str:
     return ".".join(pinned_version(pins, "cuda-toolkit").split(".")[:2])
 
 
+def forced_cuda_toolkit(pins: dict[str, str]) -> tuple[str, str | None]:
+    """(CUDA release, system nvcc or None for the registry toolkit) of an O2F_FORCE_CUDA build.
+
+    A system nvcc is used when its major release is torch's (the cuda-toolkit pin): torch refuses
+    to build extensions across CUDA majors. Otherwise the registry toolkit of that pin is used.
+    """
+    nvcc = find_system_nvcc()
+    if nvcc and "cuda-toolkit" in pins:
+        wanted = pip_toolkit_release(pins)
+        found = nvcc_release(nvcc)
+        if found.split(".")[0] != wanted.split(".")[0]:
+            log(f"ignoring {nvcc} (CUDA {found}): torch needs CUDA {wanted}; using the registry's")
+            nvcc = None
+    if nvcc:
+        return nvcc_release(nvcc), nvcc
+    return pip_toolkit_release(pins), None
+
+
+def cuda_home_of(nvcc: str) -> Path:
+    """The toolkit folder of NVCC, also through a wrapper script (nvcc --dryrun names it)."""
+    res = subprocess.run(
+        [nvcc, "--dryrun", "-c", "o2f-probe.cu"], capture_output=True, text=True, timeout=60
+    )
+    m = re.search(r"^#\$ _HERE_=(.+)$", res.stdout + res.stderr, re.MULTILINE)
+    if m:
+        return Path(m.group(1).strip()).resolve().parent
+    return Path(nvcc).resolve().parent.parent
+
+
 def gpu_present() -> bool:
     if not shutil.which("nvidia-smi"):
         return False
@@ -294,10 +323,10 @@ def detect_variant(torch_version: str, pins: dict[str, str] | None = None) -> tu
     list is part of the name because such a wheel has no kernels for other GPUs.
     """
     tag = f"torch{torch_version}-cp{PYTHON_WANTED[0]}{PYTHON_WANTED[1]}"
-    nvcc = find_system_nvcc()
     if force_cuda_requested():
-        release = nvcc_release(nvcc) if nvcc else pip_toolkit_release(pins or {})
+        release, _ = forced_cuda_toolkit(pins or {})
         return f"cuda{release}-{tag}-{arch_tag(cuda_arch_list())}", True
+    nvcc = find_system_nvcc()
     if nvcc and gpu_present():
         return f"cuda{nvcc_release(nvcc)}-{tag}", True
     return f"cpu-{tag}", False
@@ -321,11 +350,11 @@ def toolkit_home(site_packages: Path) -> Path | None:
     return homes[-1] if homes else None
 
 
-def ensure_cuda_toolkit() -> Path:
+def ensure_cuda_toolkit(pins: dict[str, str]) -> Path:
     """CUDA_HOME for a forced CUDA build: a system toolkit, else the registry one in .venv."""
-    nvcc = find_system_nvcc()
+    _, nvcc = forced_cuda_toolkit(pins)
     if nvcc:
-        return Path(nvcc).resolve().parent.parent
+        return cuda_home_of(nvcc)
     home = toolkit_home(venv_site_packages())
     if home is None:
         log(f"no nvcc on this machine: installing {CUDA_TOOLKIT_REQUIREMENT} (~0.2 GB) into .venv")
@@ -594,7 +623,7 @@ def install(pins: dict[str, str], variant: str, cuda: bool, build_st: str) -> Pa
         if wheel:
             log(f"using the cached mmcv wheel {wheel}")
         else:
-            cuda_home = ensure_cuda_toolkit() if cuda and force_cuda_requested() else None
+            cuda_home = ensure_cuda_toolkit(pins) if cuda and force_cuda_requested() else None
             wheel = build_mmcv_wheel(cache, cuda, build_st, cuda_home)
     log("installing mmcv, mmdet, the final setuptools and this repository (editable)")
     # Always this wheel, even over an installed mmcv 2.1.0 (which may be the other variant's build).
