@@ -256,14 +256,66 @@ def test_cpu_build_env_is_unchanged(setup_env, monkeypatch, tmp_path):
 
 
 # ----------------------------------------------------------------------------- the CUDA mmcv wheel
-# Symbols the CUDA build of mmcv 2.1.0 defines (cudabind.cpp + *_cuda.cu), for the ops o2f uses:
-# the kernel launchers and the registrations of the CUDA implementations in mmcv's dispatcher.
-CUDA_SYMBOLS = (
-    'NMSCUDAKernelLauncher', 'nms_impl_CUDA_registerer',
-    'SigmoidFocalLossForwardCUDAKernelLauncher', 'sigmoid_focal_loss_forward_impl_CUDA_registerer',
-    'SigmoidFocalLossBackwardCUDAKernelLauncher',
-    'sigmoid_focal_loss_backward_impl_CUDA_registerer',
+# What the CUDA build of mmcv 2.1.0 puts into mmcv._ext for the ops o2f uses. Host side (dynamic
+# symbols): the kernel launchers (*_cuda.cu) and the functions that cudabind.cpp registers as the
+# CUDA implementations in mmcv's dispatcher. Device side: the kernels in each architecture's cubin.
+CUDA_HOST_SYMBOLS = (
+    'NMSCUDAKernelLauncher(at::Tensor, at::Tensor, float, int)',
+    'nms_cuda(at::Tensor, at::Tensor, float, int)',
+    'SigmoidFocalLossForwardCUDAKernelLauncher(',
+    'sigmoid_focal_loss_forward_cuda(at::Tensor, at::Tensor, at::Tensor, at::Tensor, float, float)',
+    'sigmoid_focal_loss_backward_cuda(',
 )
+CUDA_KERNELS = ('_Z8nms_cudaifiPKfPy', 'sigmoid_focal_loss_forward_cuda_kernel',
+                'sigmoid_focal_loss_backward_cuda_kernel')
+FATBIN_MAGIC = 0xBA55ED50
+
+
+def elf_section(path: str, wanted: str) -> bytes:
+    """The bytes of section WANTED of a 64-bit little-endian ELF file (b'' when absent)."""
+    import struct
+
+    data = Path(path).read_bytes()
+    shoff, = struct.unpack_from('<Q', data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from('<HHH', data, 0x3A)
+
+    def header(index):  # (name offset, file offset, size)
+        base = shoff + index * shentsize
+        name, = struct.unpack_from('<I', data, base)
+        offset, size = struct.unpack_from('<QQ', data, base + 0x18)
+        return name, offset, size
+
+    _, names_at, _ = header(shstrndx)
+    for index in range(shnum):
+        name, offset, size = header(index)
+        end = data.index(b'\0', names_at + name)
+        if data[names_at + name:end].decode() == wanted:
+            return data[offset:offset + size]
+    return b''
+
+
+def fatbin_cubins(section: bytes) -> dict[int, bytes]:
+    """{SM version: concatenated cubins} of a .nv_fatbin section (one fat binary per .cu file:
+    a 16-byte header, then entries of kind 2 = cubin / 1 = PTX with the SM version at +28)."""
+    import struct
+
+    cubins: dict[int, bytes] = {}
+    offset = 0
+    while offset + 16 <= len(section):
+        magic, _, header_size, fat_size = struct.unpack_from('<IHHQ', section, offset)
+        if magic != FATBIN_MAGIC:
+            offset += 8  # blobs are 8-byte aligned
+            continue
+        entry, end = offset + header_size, offset + header_size + fat_size
+        while entry < end:
+            kind, _, entry_header, payload = struct.unpack_from('<HHII', section, entry)
+            sm, = struct.unpack_from('<I', section, entry + 28)
+            if kind == 2:
+                body = section[entry + entry_header:entry + entry_header + payload]
+                cubins[sm] = cubins.get(sm, b'') + body
+            entry += entry_header + payload
+        offset = end
+    return cubins
 
 
 def installed_cuda_mmcv():
@@ -283,16 +335,41 @@ def test_installed_cuda_mmcv_wheel_registers_cuda_kernels():
     import shutil
 
     _, library = installed_cuda_mmcv()
+    import torch
+    from mmcv.ops import get_compiling_cuda_version
+
+    assert get_compiling_cuda_version() == torch.version.cuda  # built for torch's CUDA
     if not shutil.which('nm'):
         pytest.skip('binutils nm is not installed')
     out = subprocess.run(['nm', '-D', '-C', '--defined-only', library], capture_output=True,
                          text=True, check=True).stdout
-    missing = [name for name in CUDA_SYMBOLS if name not in out]
+    missing = [name for name in CUDA_HOST_SYMBOLS if name not in out]
     assert not missing, f'{library} lacks {missing}'
-    # The device code itself: a non-empty fat binary section.
-    sections = subprocess.run(['readelf', '-S', '-W', library], capture_output=True, text=True,
-                              check=True).stdout
-    assert '.nv_fatbin' in sections
+    cubins = fatbin_cubins(elf_section(library, '.nv_fatbin'))
+    assert cubins, f'{library} has no cubin'
+    for sm, code in cubins.items():
+        absent = [k for k in CUDA_KERNELS if f'.text.{k}'.encode() not in code
+                  and not re.search(rb'\.text\._Z\d+' + k.encode(), code)]
+        assert not absent, f'sm_{sm} cubin lacks {absent}'
+
+
+def test_fatbin_reader_on_a_hand_made_fat_binary():
+    """The reader above on two blobs (sm_80 cubin, a PTX entry, sm_90 cubin) built by hand."""
+    import struct
+
+    def entry(kind, sm, payload):
+        header = struct.pack('<HHII', kind, 0x0101, 64, len(payload)) + bytes(16)
+        header += struct.pack('<I', sm)
+        return header + bytes(64 - len(header)) + payload
+
+    def blob(*entries):
+        body = b''.join(entries)
+        return struct.pack('<IHHQ', FATBIN_MAGIC, 1, 16, len(body)) + body
+
+    section = blob(entry(2, 80, b'A' * 8), entry(1, 80, b'ptx')) + bytes(8) + blob(
+        entry(2, 90, b'B' * 16), entry(2, 80, b'C' * 8))
+    assert fatbin_cubins(section) == {80: b'A' * 8 + b'C' * 8, 90: b'B' * 16}
+    assert fatbin_cubins(b'') == {}
 
 
 def test_cuda_mmcv_nms_on_the_gpu_equals_cpu():

@@ -447,12 +447,20 @@ def check_ddp(device, args) -> dict:
     backend = 'nccl' if device.type == 'cuda' else 'gloo'
     if dist.is_initialized():
         raise RuntimeError('a process group is already initialised in this process')
+    saved = {key: os.environ.get(key) for key in ('MASTER_ADDR', 'MASTER_PORT')}
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()))
     init = dict(backend=backend, rank=0, world_size=1,
                 timeout=datetime.timedelta(seconds=120))
     if device.type == 'cuda':
         init['device_id'] = device
-    dist.init_process_group(**init)
+    try:
+        dist.init_process_group(**init)
+    finally:  # the rendezvous has read them: leave the caller's environment as it was
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     try:
         value = torch.full((4,), 3.0, device=device)
         dist.all_reduce(value)  # world size 1: the sum is the value itself
