@@ -62,7 +62,8 @@ RESULT_KEYS = {
                   'o2f_dets_per_img', 'fcos_dets_per_img'},
     'ddp': {'backend', 'world_size', 'all_reduce_ok', 'steps', 'all_finite'},
 }
-DRY_RUN = dict(image_hw=(64, 96), iters=2, batch_size=1, fps_images=2, ddp_steps=1)
+DRY_RUN = dict(image_hw=(64, 96), iters=2, batch_size=1, fps_images=1, ddp_steps=1)
+WARMUP_IMAGES = 5  # inference warm-up per detector (1 in the dry run)
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -77,7 +78,7 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument('--batch-size', type=int, default=2, help='images per training step')
     parser.add_argument('--image-size', default='800,1333', help='H,W of the random images')
     parser.add_argument('--fps-images', type=int, default=50,
-                        help='timed images per detector (after 5 warm-up images)')
+                        help=f'timed images per detector (after {WARMUP_IMAGES} warm-up images)')
     parser.add_argument('--ddp-steps', type=int, default=3, help='DDP training steps')
     parser.add_argument('--budget-s', type=float, default=600.0,
                         help='checks not started within this many seconds are skipped')
@@ -383,7 +384,7 @@ def check_train(device, args, amp: bool) -> dict:
         log_vars = model.train_step(batches[step % len(batches)], optim_wrapper)
         _sync(device)
         times.append(time.perf_counter() - start)
-        losses.append(float(log_vars['loss']))
+        losses.append(float(log_vars['loss'].detach()))
     timed = times[1:] or times  # the first step pays for cuDNN autotuning and allocations
     return dict(iters=args.iters, batch_size=args.batch_size, image_hw=list(args.image_hw),
                 loss_first=_finite_or_none(losses[0]), loss_last=_finite_or_none(losses[-1]),
@@ -402,8 +403,9 @@ def check_inference(device, args) -> dict:
     import torch
 
     generator = torch.Generator().manual_seed(args.seed + 1)
+    warmup = 1 if args.dry_run else WARMUP_IMAGES
     batches = [_random_batch(generator, 1, args.image_hw, with_gt=False)
-               for _ in range(min(args.fps_images, 10))]
+               for _ in range(min(max(args.fps_images, warmup), 10))]
     result = dict(images=args.fps_images, image_hw=list(args.image_hw))
     for name, config in (('o2f', O2F_CONFIG), ('fcos', FCOS_CONFIG)):
         model = _build_model(_load_detector_cfg(config), device).eval()
@@ -414,7 +416,7 @@ def check_inference(device, args) -> dict:
             model.bbox_head.set_with_nms(name == 'fcos')
         dets = []
         with torch.no_grad():
-            for batch in batches[:min(5, len(batches))]:  # warm-up
+            for batch in batches[:warmup]:
                 model.test_step(batch)
             _sync(device)
             start = time.perf_counter()
@@ -473,7 +475,7 @@ def check_ddp(device, args) -> dict:
         losses = []
         for _ in range(args.ddp_steps):
             batch = _random_batch(generator, args.batch_size, args.image_hw, with_gt=True)
-            losses.append(float(ddp.train_step(batch, optim_wrapper)['loss']))
+            losses.append(float(ddp.train_step(batch, optim_wrapper)['loss'].detach()))
         _sync(device)
     finally:
         dist.destroy_process_group()
@@ -526,11 +528,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     refuse_without_gpu(args.dry_run)
 
     import torch
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
 
     import o2f_det  # noqa: F401  (registers the heads)
 
     init_default_scope('mmdet')
+    # The optimizer constructor logs one line per parameter (lr/decay options, frozen stages):
+    # hundreds of lines around a one-table report. Errors only.
+    MMLogger.get_instance('o2f_gpu_check', log_level='ERROR')
     device = torch.device('cpu' if args.dry_run else 'cuda', None if args.dry_run else 0)
     torch.manual_seed(args.seed)
     if device.type == 'cuda':
