@@ -388,3 +388,78 @@ def test_cuda_mmcv_nms_on_the_gpu_equals_cpu():
     _, keep_gpu = nms(boxes.cuda(), scores.cuda(), 0.5)
     assert 0 < len(keep_cpu) < 500
     assert torch.equal(keep_gpu.cpu(), keep_cpu)
+
+
+# ----------------------------------------------------------------------------- --export-mmcv-wheel
+def fake_mmcv_wheel(folder: Path) -> Path:
+    """A wheel like mmcv's: a Python file and an extension compiled with -g (debug info)."""
+    import shutil
+    import zipfile
+
+    if not (shutil.which('cc') and shutil.which('strip') and shutil.which('nm')):
+        pytest.skip('needs cc, strip and nm (binutils)')
+    src = folder / 'ext.c'
+    src.write_text('int o2f_probe_kernel(int x) { int twice = 2 * x; return twice + 1; }\n')
+    lib = folder / 'ext.so'
+    subprocess.run(['cc', '-g3', '-O0', '-shared', '-fPIC', str(src), '-o', str(lib)], check=True)
+    wheel = folder / 'cache' / 'cpu-torch2.14.1-cp311' / 'mmcv-2.1.0-cp311-cp311-linux_x86_64.whl'
+    wheel.parent.mkdir(parents=True)
+    with zipfile.ZipFile(wheel, 'w') as zf:
+        zf.writestr('mmcv/__init__.py', '__version__ = "2.1.0"\n')
+        zf.write(lib, 'mmcv/_ext.cpython-311-x86_64-linux-gnu.so')
+        zf.writestr('mmcv-2.1.0.dist-info/RECORD', 'stale,,\n')
+    return wheel
+
+
+def test_export_mmcv_wheel_strips_debug_info_and_rewrites_record(setup_env, tmp_path):
+    import base64
+    import hashlib
+    import zipfile
+
+    wheel = fake_mmcv_wheel(tmp_path)
+    out = setup_env.export_mmcv_wheel(wheel, tmp_path / 'carry')
+    assert out == (tmp_path / 'carry' / wheel.name).resolve()
+    with zipfile.ZipFile(wheel) as zf:
+        before = {n: zf.read(n) for n in zf.namelist()}
+    with zipfile.ZipFile(out) as zf:
+        after = {n: zf.read(n) for n in zf.namelist()}
+    so = 'mmcv/_ext.cpython-311-x86_64-linux-gnu.so'
+    assert len(after[so]) < len(before[so])
+    assert after['mmcv/__init__.py'] == before['mmcv/__init__.py']
+    stripped = tmp_path / 'stripped.so'
+    stripped.write_bytes(after[so])
+    sections = subprocess.run(['readelf', '-S', '-W', str(stripped)], capture_output=True,
+                              text=True, check=True).stdout
+    assert '.debug_info' not in sections
+    symbols = subprocess.run(['nm', '-D', '--defined-only', str(stripped)], capture_output=True,
+                             text=True, check=True).stdout
+    assert 'o2f_probe_kernel' in symbols
+    # RECORD: every other file with its sha256 (urlsafe base64, no padding) and size
+    record = after['mmcv-2.1.0.dist-info/RECORD'].decode().splitlines()
+    expected = []
+    for name in ('mmcv/__init__.py', so):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(after[name]).digest()).decode()
+        expected.append(f"{name},sha256={digest.rstrip('=')},{len(after[name])}")
+    assert sorted(record) == sorted([*expected, 'mmcv-2.1.0.dist-info/RECORD,,'])
+
+
+def test_export_mmcv_wheel_cli(tmp_path):
+    """The CLI exports the wheel of the variant's cache folder (O2F_WHEEL_CACHE) or says why not."""
+    wheel = fake_mmcv_wheel(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('O2F_', 'CUDA', 'TORCH_CUDA'))}
+    env.update(O2F_WHEEL_CACHE=str(tmp_path / 'cache'), HOME=str(tmp_path / 'home'),
+               PATH=os.pathsep.join(p for p in env['PATH'].split(os.pathsep)
+                                    if not Path(p, 'nvidia-smi').exists()))
+    cmd = [sys.executable, str(SCRIPT), '--export-mmcv-wheel', str(tmp_path / 'carry')]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / 'carry' / wheel.name).stat().st_size < wheel.stat().st_size
+    env['O2F_FORCE_CUDA'] = '1'  # no CUDA wheel in this cache
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('[setup] ERROR: no cached mmcv wheel for cuda')
+    res = subprocess.run([*cmd[:-1], str(wheel.parent)], env={**env, 'O2F_FORCE_CUDA': '0'},
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2  # the exported copy would replace its own input
+    assert 'is the same file as the input' in res.stderr and len(res.stderr.splitlines()) == 1

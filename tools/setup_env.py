@@ -23,6 +23,7 @@ Only the standard library is used here: this runs with the system python3.11, be
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -35,6 +36,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -569,6 +571,66 @@ def build_mmcv_wheel(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------- carrying the wheel
+def o2f_io():
+    """o2f_core.io (standard library only) loaded from its file: o2f_core itself imports torch,
+    which the system Python running this script does not have."""
+    import importlib.util
+
+    path = REPO / "packages" / "o2f-core" / "src" / "o2f_core" / "io.py"
+    spec = importlib.util.spec_from_file_location("o2f_core_io_for_setup", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def export_mmcv_wheel(wheel: Path, out_dir: Path) -> Path:
+    """Write WHEEL to OUT_DIR with the debug info stripped from its compiled extensions.
+
+    mmcv's build compiles with -g: the CPU wheel is 32 MB, 1.4 MB stripped (``strip
+    --strip-debug`` keeps the dynamic symbols and the CUDA fat binaries). The copy, for carrying
+    to a machine without network, gets a RECORD that matches its files, and is written atomically.
+    """
+    strip = shutil.which("strip")
+    if not strip:
+        die("`strip` (binutils) not found: install binutils to export the wheel", code=2)
+    io = o2f_io()
+    try:
+        target = io.check_output_path(
+            out_dir / wheel.name, inputs=[wheel], what="the exported wheel"
+        )
+    except io.UnsafeOutputError as err:
+        die(str(err), code=2)
+    files: dict[str, bytes] = {}
+    record_name = ""
+    with zipfile.ZipFile(wheel) as zin, tempfile.TemporaryDirectory(prefix="o2f-strip-") as tmp:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name.endswith(".dist-info/RECORD"):
+                record_name = name
+                continue
+            if re.search(r"\.so(\.\d+)*$", name):
+                so = Path(tmp) / "lib.so"
+                so.write_bytes(data)
+                subprocess.run([strip, "--strip-debug", str(so)], check=True)
+                data = so.read_bytes()
+            files[name] = data
+    if not record_name:
+        die(f"{wheel} is not a wheel (no .dist-info/RECORD)", code=2)
+    lines = [f"{name},{_record_hash(data)},{len(data)}" for name, data in files.items()]
+    files[record_name] = ("\n".join([*lines, f"{record_name},,"]) + "\n").encode()
+    with io.atomic_output(target, inputs=[wheel], what="the exported wheel") as tmp_path:
+        with zipfile.ZipFile(tmp_path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for name, data in files.items():
+                zout.writestr(name, data)
+    return Path(target)
+
+
 # ----------------------------------------------------------------------------- stamp and checks
 def stamp_key(variant: str) -> dict[str, str]:
     h = hashlib.sha256()
@@ -638,11 +700,31 @@ def install(pins: dict[str, str], variant: str, cuda: bool, build_st: str) -> Pa
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--force", action="store_true", help="ignore the stamp and re-run every step")
+    ap.add_argument(
+        "--export-mmcv-wheel",
+        metavar="DIR",
+        type=Path,
+        help="only write the cached mmcv wheel of this variant (O2F_FORCE_CUDA, "
+        "TORCH_CUDA_ARCH_LIST) to DIR with debug info stripped, for a machine without network",
+    )
     args = ap.parse_args()
     t0 = time.monotonic()
     pins, build_st = read_pins()
     torch_version = pinned_version(pins, "torch")
     variant, cuda = detect_variant(torch_version, pins)
+    if args.export_mmcv_wheel is not None:
+        cache = wheel_cache_root() / variant
+        wheel = cached_mmcv_wheel(cache)
+        if wheel is None:
+            die(
+                f"no cached mmcv wheel for {variant} in {cache}: run `make setup` with the same "
+                "O2F_FORCE_CUDA / TORCH_CUDA_ARCH_LIST first",
+                code=2,
+            )
+        out = export_mmcv_wheel(wheel, args.export_mmcv_wheel)
+        mib = [p.stat().st_size / 2**20 for p in (wheel, out)]
+        log(f"wrote {out} ({mib[1]:.1f} MiB; the cached wheel is {mib[0]:.1f} MiB)")
+        return 0
 
     with setup_lock():
         fresh = False  # True once .venv was created by this run
