@@ -463,3 +463,33 @@ def test_export_mmcv_wheel_cli(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2  # the exported copy would replace its own input
     assert 'is the same file as the input' in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+# ------------------------------------------------------------------- never delete a foreign .venv
+def _point_at(setup_env, monkeypatch, venv: Path) -> None:
+    monkeypatch.setattr(setup_env, 'VENV', venv)
+    monkeypatch.setattr(setup_env, 'STAMP', venv / '.o2f-setup-stamp.json')
+    monkeypatch.setattr(setup_env, 'CREATED_MARKER', venv / '.o2f-created')
+
+
+def test_a_venv_not_created_by_setup_is_never_removed(setup_env, monkeypatch, capsys, tmp_path):
+    venv = tmp_path / '.venv'
+    (venv / 'lib').mkdir(parents=True)
+    canary = venv / 'lib' / 'my-own-package.txt'
+    canary.write_text('keep me')
+    _point_at(setup_env, monkeypatch, venv)
+    with pytest.raises(SystemExit) as exit_info:
+        setup_env.remove_venv('broken or not Python 3.11')
+    assert exit_info.value.code == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1 and 'not created by make setup' in lines[0]
+    assert canary.read_text() == 'keep me'
+
+
+def test_a_venv_created_by_setup_is_recreated(setup_env, monkeypatch, tmp_path):
+    venv = tmp_path / '.venv'
+    venv.mkdir()
+    (venv / '.o2f-created').write_text('created by tools/setup_env.py\n')
+    _point_at(setup_env, monkeypatch, venv)
+    setup_env.remove_venv('broken or not Python 3.11')
+    assert not venv.exists()

@@ -46,6 +46,9 @@ VPY = VENV / "bin" / "python"
 CONSTRAINTS = REPO / "constraints.txt"
 PYPROJECT = REPO / "pyproject.toml"
 STAMP = VENV / ".o2f-setup-stamp.json"
+# Written right after `python -m venv`: only a .venv carrying it (or an older setup's stamp) is ours
+# to delete and re-create; any other .venv is the user's and is never removed.
+CREATED_MARKER = VENV / ".o2f-created"
 MMCV_VERSION = "2.1.0"
 PYTHON_WANTED = (3, 11)
 # Bump when the install steps change in a way that existing environments must pick up.
@@ -213,6 +216,10 @@ def venv_python_ok() -> bool:
 
 
 def remove_venv(why: str) -> None:
+    """Delete .venv (to re-create it), but only when this script created it."""
+    if VENV.is_symlink() or not (CREATED_MARKER.exists() or STAMP.exists()):
+        die(f"{VENV} is {why}, and it was not created by make setup (no {CREATED_MARKER.name}): "
+            "it is left as it is; move it away or fix it, then run make setup again", code=2)
     log(f"removing {VENV} ({why}); it is created again from scratch")
     shutil.rmtree(VENV)
 
@@ -225,6 +232,7 @@ def ensure_venv(base_python: str) -> bool:
         remove_venv("broken or not Python 3.11")
     log(f"creating {VENV} with {base_python}")
     run([base_python, "-m", "venv", str(VENV)])
+    CREATED_MARKER.write_text("created by tools/setup_env.py\n")
     return True
 
 
