@@ -124,7 +124,7 @@ def _load_detector(config: str, checkpoint: str | None):
     head = detector.bbox_head
     if not hasattr(head, 'o2f_flatten'):
         raise ExportError(f'{config}: head {type(head).__name__} is one-to-many and needs NMS; '
-                          'export an o2f config (O2FHead / POTOHead)')
+                          'export an o2f config (O2FHead)')
     if checkpoint is not None:
         load_checkpoint(detector, checkpoint, map_location='cpu', logger='silent')
     return cfg, detector.eval()

@@ -7,6 +7,7 @@
 # centerness-weighted GIoU. The PAPER's text instead says 1 certain + 7 ambiguous, no weight; one
 # line in a leaf config switches to it:
 #   model = dict(train_cfg=dict(assigner=dict(num_ambiguous=7, ambiguous_weight=1.0)))
+# T comes only from the O2FTemperatureHook below (the head has no T of its own).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
@@ -42,7 +43,8 @@ model = dict(
         num_outs=5,
         relu_before_extra_convs=True),
     bbox_head=dict(
-        type='O2FHead',  # + 3 extra 64-channel convs before centerness (num_ctr_convs=3 default)
+        # + centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64) (default)
+        type='O2FHead',
         num_classes=80,
         in_channels=256,
         stacked_convs=4,
@@ -51,13 +53,15 @@ model = dict(
         norm_on_bbox=True,
         centerness_on_reg=True,
         conv_bias=True,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
-    # The o2f recipe (read by O2FHead; see the preset note at the top).
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        # soft focal loss on the joint probability p = sigmoid(cls) * sigmoid(ctr)
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        # GIoU on every labelled point, each weighted by its target's centerness
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0)),
+    # The o2f assignment (mmdet TASK_UTILS; see the preset note at the top).
     train_cfg=dict(
-        assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     # No NMS: per level the 1000 best joint scores above 0.05, then the 100 best per image.
     # with_nms=True applies the NMS below instead (tools/test.py evaluates both).
     test_cfg=dict(

@@ -4,12 +4,12 @@
 _base_ = '../_base_/o2f_fcos_r50_fpn.py'
 
 model = dict(
-    bbox_head=dict(type='POTOHead'),
+    # The o2f head; only the assigner and the box-loss weighting change.
+    bbox_head=dict(
+        type='O2FHead',
+        loss_bbox=dict(centerness_weighting=False)),  # DeFCN: plain GIoU on the matched points
     train_cfg=dict(
-        _delete_=True,  # POTO takes none of the o2f assigner keys
-        assigner=dict(alpha=0.8, center_radius=1.5),
-        centerness_weighting=False,  # DeFCN: plain GIoU on the matched points
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0))
+        assigner=dict(_delete_=True,  # POTO takes none of the o2f-only keys
+                      type='POTOAssigner', alpha=0.8, center_radius=1.5, ranking='multiply')))
 
-custom_hooks = []  # no temperature schedule
+custom_hooks = []  # no temperature schedule: a one-to-one target is always 1

@@ -10,8 +10,10 @@ model = dict(
         type='NMSSwitchCondInstBboxHead',
         center_sampling=True,
         center_sample_radius=1.5,
-        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
-        loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
+        # (_delete_: the o2f losses of the base take other arguments)
+        loss_cls=dict(_delete_=True, type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                      loss_weight=1.0),
+        loss_bbox=dict(_delete_=True, type='GIoULoss', loss_weight=1.0),
         loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     mask_head=dict(type='CondInstMaskHead'),
     train_cfg=None,  # CondInst has its own fixed assignment (regress ranges + centre sampling)

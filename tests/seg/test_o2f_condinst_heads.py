@@ -16,9 +16,8 @@ from o2f_seg.models.dense_heads import O2FCondInstBboxHead, O2FCondInstMaskHead 
 
 SIZE = 128
 STRIDES = (8, 16, 32, 64)
-TRAIN_CFG = dict(assigner=dict(num_ambiguous=7, alpha=0.8, center_radius=1.5,
-                               ambiguous_weight=0.4),
-                 centerness_weighting=True, loss_cls_weight=1.0, loss_bbox_weight=2.0)
+TRAIN_CFG = dict(assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8,
+                               center_radius=1.5, ambiguous_weight=0.4))
 L_BOX = [16.0, 16.0, 112.0, 112.0]
 
 # Candidate points of the L-shaped object worked out by hand. Its mask's centre of mass is
@@ -52,6 +51,7 @@ def make_bbox_head(**kwargs) -> O2FCondInstBboxHead:
                                centerness_on_reg=True, conv_bias=True,
                                train_cfg=ConfigDict(TRAIN_CFG), **kwargs)
     head.init_weights()
+    head.set_temperature(0.6)  # as O2FTemperatureHook does before the first epoch
     return head
 
 

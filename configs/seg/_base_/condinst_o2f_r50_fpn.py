@@ -53,8 +53,8 @@ model = dict(
         num_outs=5,
         relu_before_extra_convs=True),
     bbox_head=dict(
-        # + 3 extra 64-channel convs before centerness (num_ctr_convs=3, ctr_conv_channels=64
-        # defaults), T starts at 0.6, candidate squares at mask centres (mask_centres=True)
+        # + centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64)
+        # (default), candidate squares at mask centres (mask_centres=True)
         type='O2FCondInstBboxHead',
         num_params=169,
         num_classes=80,
@@ -66,7 +66,9 @@ model = dict(
         centerness_on_reg=True,
         dcn_on_last_conv=False,
         conv_bias=True,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0)),
     mask_head=dict(
         # dice weights: 1 for the certain anchor, its soft target t for an ambiguous one
         # (mask_weighting='soft_target' default)
@@ -87,12 +89,10 @@ model = dict(
             norm_cfg=dict(type='BN', requires_grad=True)),
         loss_mask=dict(
             type='DiceLoss', use_sigmoid=True, activate=True, eps=5e-6, loss_weight=1.0)),
-    # The o2f recipe (read by O2FCondInstBboxHead; see the preset note at the top).
+    # The o2f assignment (mmdet TASK_UTILS; see the preset note at the top).
     train_cfg=dict(
-        assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     # No NMS: per level the 1000 best joint scores above 0.05, then the 100 best per image, and
     # their masks. with_nms=True applies the box NMS below instead.
     test_cfg=dict(
