@@ -377,3 +377,21 @@ def test_training_boxes_follow_norm_on_bbox(norm_on_bbox, expected):
     first_of_level = [0, 16]
     assert points[first_of_level].tolist() == [[4.0, 4.0], [8.0, 8.0]]
     assert boxes[0, first_of_level].tolist() == expected
+
+
+def test_an_mmdet_assigner_plugs_in_with_hard_labels():
+    # mmdet's SimOTAAssigner takes the same pred_instances (priors with strides, joint scores,
+    # boxes): its AssignResult has no soft targets, so every positive is certain, target 1.
+    head = make_head(train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)))
+    feats, gts, metas = two_image_batch()
+    outs = head(feats)
+    scores, boxes, points, strides = head.o2f_flatten(*outs)
+    results = head.o2f_assign(scores, boxes, points, strides, gts)
+    assert results[0].num_labelled >= 2 and results[1].num_labelled == 0
+    labelled = results[0].labelled
+    assert results[0].certain[labelled].all() and not results[0].certain[~labelled].any()
+    assert results[0].soft_targets[labelled].tolist() == [1.0] * int(labelled.sum())
+    assert results[0].labels[labelled].tolist() == \
+        gts[0].labels[results[0].assigned_gt[labelled]].tolist()
+    losses = head.loss_by_feat(*outs, gts, metas)
+    assert torch.isfinite(losses['loss_cls']) and losses['loss_bbox'] > 0
