@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import os.path as osp
 import statistics
 import sys
-import tempfile
 import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -74,6 +72,13 @@ def parse_args(argv):
 
         if not torch.cuda.is_available():
             parser.error('--device cuda: no CUDA device is available; use --device cpu')
+    if args.json is not None:  # before minutes of timing: a path we could not write
+        from o2f_core.io import UnsafeOutputError, check_output_path
+
+        try:
+            check_output_path(args.json, what='--json')
+        except UnsafeOutputError as error:
+            parser.error(str(error))
     return args
 
 
@@ -331,13 +336,9 @@ def main(argv=None) -> int:
     if args.json:
         payload = dict(device=str(device), torch=torch.__version__, repeats=args.repeats,
                        threads=torch.get_num_threads(), rows=rows)
-        directory = osp.dirname(osp.abspath(args.json))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-        with os.fdopen(fd, 'w') as file:
-            json.dump(payload, file, indent=2, sort_keys=True)
-        os.replace(tmp, args.json)
+        from o2f_core.io import atomic_write
+
+        atomic_write(args.json, json.dumps(payload, indent=2, sort_keys=True), what='--json')
     return 0
 
 

@@ -27,7 +27,15 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--objects", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--json", help="also write the results to this JSON file")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.json is not None:  # before the timing: a path we could not write is one line
+        from o2f_core.io import UnsafeOutputError, check_output_path
+
+        try:
+            check_output_path(args.json, what="--json")
+        except UnsafeOutputError as error:
+            parser.exit(2, f"{parser.prog}: error: {error}\n")
+    return args
 
 
 def median_seconds(fn, repeats, device):
@@ -102,10 +110,10 @@ def main(argv=None) -> int:
         print(f"{row['objects']:>8} {row['o2f_ms']:>10.2f} {row['fcos_ms']:>10.2f} "
               f"{row['ratio']:>8.2f}x")
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump(dict(device=str(device), machine=machine, rows=rows), handle, indent=2)
-        os.replace(tmp, args.json)
+        from o2f_core.io import atomic_write
+
+        payload = dict(device=str(device), machine=machine, rows=rows)
+        atomic_write(args.json, json.dumps(payload, indent=2), what="--json")
     return 0
 
 

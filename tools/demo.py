@@ -4,7 +4,8 @@
 Steps, with a progress line every few seconds:
 
 1. writes the synthetic shapes dataset (``o2f_det.synthetic``) to ``WORK_DIR/data`` (kept and
-   reused when its parameters match);
+   reused when its parameters match; replaced only when the generator wrote it, see
+   ``tools/make_synthetic.py``: any other ``data`` folder stops the demo with one line);
 2. trains ``configs/det/fcos_demo_cpu.py`` and ``configs/det/o2f_demo_cpu.py`` from scratch
    (same backbone, data, schedule and seed);
 3. evaluates each on the validation scenes with and without NMS: COCO AP / AP50 / AR@100 (three
@@ -19,7 +20,9 @@ Usage::
                          [--num-val 100] [--size 160] [--seed 0] [--quick]
 
 ``--quick`` is a smoke run (tiny data, a few iterations) for the tests: the numbers mean nothing.
-Runs on CUDA when available, else CPU. Bad arguments: one error line, exit code 2.
+Runs on CUDA when available, else CPU. Bad arguments, a ``--work-dir`` that is ``/``, the home
+directory, the repository or an ancestor of these, or a foreign ``WORK_DIR/data``: one error line,
+exit code 2, nothing touched. Output files are written atomically (``o2f_core.io``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import os
 import os.path as osp
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 
@@ -47,6 +49,8 @@ NMS_SETTINGS = (('w/ NMS', True), ('w/o NMS', False))
 # The early epoch whose score maps / soft labels are drawn next to the last one (Fig. 6).
 EARLY_EPOCH = 1
 PROGRESS_EVERY_S = 30.0
+# Files the demo writes directly into WORK_DIR (checked before any work starts).
+RESULT_FILES = ('results.json', 'results.md', 'detections_no_nms.png', 'score_maps_fig6.png')
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -107,7 +111,12 @@ def prepare_data(args) -> str:
         log(f'[data] reusing {data_dir}')
         return data_dir
     start = time.time()
-    result = write_synthetic_dataset(data_dir, overwrite=True, **params)
+    # Replaces data_dir only when the generator wrote it (or it is empty): never a user's data.
+    result = write_synthetic_dataset(data_dir, overwrite=True, what="--work-dir's data folder",
+                                     **params)
+    if result['old_tree_left']:
+        log(f"[data] warning: the previous dataset could not be deleted completely; what is left "
+            f"of it is in {result['old_tree_left']} (delete it yourself)")
     stats = result['stats']
     log(f"[data] wrote {data_dir}: {stats['train']['num_images']} train / "
         f"{stats['val']['num_images']} val images of {args.size}x{args.size}, "
@@ -246,28 +255,32 @@ def train_all(data_dir: str, args) -> dict:
     pending = list(configs.items())
     running: dict[str, tuple] = {}
     done = {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            name, config = pending.pop(0)
-            work_dir = osp.join(args.work_dir, name.lower())
-            log(f'[{name:>4}] training {osp.relpath(config, REPO_ROOT)} '
-                f'({threads} thread{"s" if threads > 1 else ""}) ...')
-            process = context.Process(target=train_one, name=f'train-{name}',
-                                      args=(name, config, data_dir, work_dir, args, threads))
-            process.start()
-            running[name] = (process, work_dir, time.time())
-        for name, (process, work_dir, start) in list(running.items()):
-            process.join(timeout=0.5)
-            if process.exitcode is None:
-                continue
-            del running[name]
-            if process.exitcode != 0:
-                for other, _, _ in running.values():
-                    other.terminate()
-                raise RuntimeError(f'training {name} failed (exit code {process.exitcode}); '
-                                   f'see the messages above and {work_dir}')
-            with open(osp.join(work_dir, 'last_checkpoint')) as file:
-                done[name] = (file.read().strip(), time.time() - start)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name, config = pending.pop(0)
+                work_dir = osp.join(args.work_dir, name.lower())
+                log(f'[{name:>4}] training {osp.relpath(config, REPO_ROOT)} '
+                    f'({threads} thread{"s" if threads > 1 else ""}) ...')
+                process = context.Process(target=train_one, name=f'train-{name}',
+                                          args=(name, config, data_dir, work_dir, args, threads))
+                process.start()
+                running[name] = (process, work_dir, time.time())
+            for name, (process, work_dir, start) in list(running.items()):
+                process.join(timeout=0.5)
+                if process.exitcode is None:
+                    continue
+                del running[name]
+                if process.exitcode != 0:  # the others are stopped below
+                    raise RuntimeError(f'training {name} failed (exit code {process.exitcode}); '
+                                       f'see the messages above and {work_dir}')
+                with open(osp.join(work_dir, 'last_checkpoint')) as file:
+                    done[name] = (file.read().strip(), time.time() - start)
+    except BaseException:  # Ctrl-C / SIGTERM / a failure: no training keeps running
+        for process, _, _ in running.values():
+            process.terminate()
+            process.join(timeout=10)
+        raise
     return done
 
 
@@ -310,6 +323,8 @@ def predict_dataset(runner, with_nms: bool):
 
 def crowd_metrics(predictions, data_dir: str, out_dir: str, tag: str) -> dict | None:
     """CrowdHuman metrics of ``predictions`` (all classes as one) with ``tools/eval_crowd.py``."""
+    from o2f_core.io import atomic_write
+
     dt_path = osp.join(out_dir, f'crowd_dt_{tag}.odgt')
     json_path = osp.join(out_dir, f'crowd_metrics_{tag}.json')
     lines = []
@@ -319,8 +334,8 @@ def crowd_metrics(predictions, data_dir: str, out_dir: str, tag: str) -> dict | 
                              round(float(y2 - y1), 2)], score=round(float(s), 5), tag=1)
                    for (x1, y1, x2, y2), s in zip(boxes, pred['scores'], strict=True)]
         lines.append(json.dumps(dict(ID=f"val_{pred['img_id']:06d}", dtboxes=dtboxes)))
-    _write_atomic(dt_path, '\n'.join(lines) + '\n')
     gt_path = osp.join(data_dir, 'annotations', 'crowd_val.odgt')
+    atomic_write(dt_path, '\n'.join(lines) + '\n', inputs=[gt_path], what='detections file')
     run = subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'eval_crowd.py'),
                           '--gt', gt_path, '--dt', dt_path, '--json', json_path],
                          capture_output=True, text=True)
@@ -334,19 +349,20 @@ def crowd_metrics(predictions, data_dir: str, out_dir: str, tag: str) -> dict | 
 # ------------------------------------------------------------------------------------ report
 
 
-def _write_atomic(path: str, text: str) -> None:
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    try:
-        with os.fdopen(fd, 'w') as file:
-            file.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def check_work_dir(args) -> None:
+    """Refuse, before any work, a work dir whose files the demo must not touch.
+
+    Raises:
+        o2f_core.io.UnsafeOutputError: ``/``, home, the repository or an ancestor of these (the
+            current directory itself is fine), or a result file that cannot be written.
+    """
+    from o2f_core.io import check_not_protected, check_output_path
+
+    check_not_protected(args.work_dir, '--work-dir', allow_cwd=True)
+    data_files = [osp.join(args.work_dir, 'data', 'annotations', name) for name in (
+        'instances_train.json', 'instances_val.json', 'crowd_train.odgt', 'crowd_val.odgt')]
+    for name in RESULT_FILES:
+        check_output_path(osp.join(args.work_dir, name), inputs=data_files, what='demo output')
 
 
 def format_tables(results: dict) -> str:
@@ -387,11 +403,21 @@ def _quiet_warnings() -> None:
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     _quiet_warnings()
-    os.makedirs(args.work_dir, exist_ok=True)
-    demo_start = time.time()
-    log(f'o2f demo: FCOS (one-to-many) vs o2f (one-to-few) on synthetic shapes, '
-        f'{args.epochs} epochs each, outputs in {args.work_dir}/')
-    data_dir = prepare_data(args)
+    from o2f_core.io import atomic_write, install_termination_handlers
+
+    install_termination_handlers()  # SIGTERM removes staging folders and temporaries too
+    try:
+        check_work_dir(args)
+        os.makedirs(args.work_dir, exist_ok=True)
+        demo_start = time.time()
+        log(f'o2f demo: FCOS (one-to-many) vs o2f (one-to-few) on synthetic shapes, '
+            f'{args.epochs} epochs each, outputs in {args.work_dir}/')
+        data_dir = prepare_data(args)
+    except (ValueError, OSError) as error:  # UnsafeOutputError is a ValueError
+        detail = (f'{error.strerror}: {error.filename}' if isinstance(error, OSError)
+                  and error.strerror else error)
+        print(f'tools/demo.py: error: {detail}', file=sys.stderr)
+        return 2
 
     import torch
 
@@ -450,9 +476,9 @@ def main(argv=None) -> int:
 
     results['wall_seconds'] = round(time.time() - demo_start, 1)
     table = format_tables(results)
-    _write_atomic(osp.join(args.work_dir, 'results.json'),
-                  json.dumps(results, indent=2, sort_keys=True) + '\n')
-    _write_atomic(osp.join(args.work_dir, 'results.md'), table + '\n')
+    atomic_write(osp.join(args.work_dir, 'results.json'),
+                 json.dumps(results, indent=2, sort_keys=True) + '\n', what='demo output')
+    atomic_write(osp.join(args.work_dir, 'results.md'), table + '\n', what='demo output')
     log('')
     log(table)
     log('')

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 from o2f_crowd.evaluation import OdgtFormatError, evaluate, load_odgt
 
@@ -45,11 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "it defaults to the config's test annotation file")
     parser.add_argument("--dt", required=True, help="detections .odgt to evaluate; with --config "
                         "the file the detections are written to")
-    parser.add_argument("--json", help="also write the metrics to this JSON file")
+    parser.add_argument("--json", help="also write the metrics to this JSON file (never one of "
+                        "the inputs)")
     parser.add_argument("--config", help="model config: run inference on its test set first")
     parser.add_argument("--checkpoint", help="model weights for --config")
     parser.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", default=None,
                         help="override config keys in --config mode")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="with --config: use a checkpoint that does not cover the model "
+                        "(prints what was not loaded); refused otherwise")
     return parser
 
 
@@ -74,19 +77,26 @@ def format_report(metrics: dict, gt_path: str, dt_path: str) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: str, payload: dict) -> None:
-    """Write JSON through a temporary file in the same folder, so no partial file is ever left."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".json")
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, an output that is a folder or the same file as an input.
+
+    ``--json`` must not be any input (``--gt``, ``--dt``, ``--config``, ``--checkpoint``); in model
+    mode ``--dt`` is an output too and must not be ``--gt``, the config or the checkpoint (the
+    config's own gt file is checked by ``detect_to_odgt`` before inference).
+    """
+    if args.json is None and not args.config:
+        return
+    # Lazy: o2f_core's package imports torch; evaluating files without --json must not need it.
+    from o2f_core.io import UnsafeOutputError, check_output_path
+
+    model_inputs = [args.gt, args.config, args.checkpoint]
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-            stream.write("\n")
-        os.replace(temp_path, path)
-    except BaseException:
-        os.unlink(temp_path)
-        raise
+        if args.config:
+            check_output_path(args.dt, model_inputs, "--dt")
+        if args.json is not None:
+            check_output_path(args.json, [*model_inputs, args.dt], "--json")
+    except UnsafeOutputError as error:
+        raise UsageError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,26 +104,37 @@ def run(args: argparse.Namespace) -> int:
     if args.config or args.checkpoint:
         if not (args.config and args.checkpoint):
             raise UsageError("--config and --checkpoint go together")
+        check_outputs(args)
         # Lazy: the file mode must work without torch/mmdet installed.
         from o2f_crowd.inference import InferenceError, detect_to_odgt
 
+        other_outputs = {} if args.json is None else {"--json": args.json}
         try:
             gt_from_config = detect_to_odgt(args.config, args.checkpoint, args.dt,
-                                            cfg_options=args.cfg_options)
+                                            cfg_options=args.cfg_options,
+                                            other_outputs=other_outputs,
+                                            allow_partial=args.allow_partial)
         except InferenceError as error:
             raise UsageError(str(error)) from None
         gt_path = gt_path or gt_from_config
-    elif args.cfg_options:
-        raise UsageError("--cfg-options needs --config")
+    elif args.cfg_options or args.allow_partial:
+        raise UsageError("--cfg-options and --allow-partial need --config")
+    else:
+        check_outputs(args)
     if not gt_path:
         raise UsageError("the following argument is required: --gt")
 
     metrics = evaluate(load_odgt(gt_path, "gt"), load_odgt(args.dt, "dt"))
     print(format_report(metrics, gt_path, args.dt))
-    if args.json:
+    if args.json is not None:
+        from o2f_core.io import UnsafeOutputError, atomic_write
+
         payload = {"gt": os.path.abspath(gt_path), "dt": os.path.abspath(args.dt), **metrics}
         try:
-            write_json_atomic(args.json, payload)
+            atomic_write(args.json, json.dumps(payload, indent=2) + "\n",
+                         inputs=[gt_path, args.dt, args.config, args.checkpoint], what="--json")
+        except UnsafeOutputError as error:
+            raise UsageError(str(error)) from None
         except OSError as error:
             raise UsageError(f"cannot write {args.json}: {error.strerror}") from None
         print(f"metrics written to {args.json}")
@@ -121,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from o2f_core.io import install_termination_handlers
+
+    install_termination_handlers()  # SIGTERM removes a temporary output as Ctrl-C does
     try:
         return run(build_parser().parse_args(argv))
     except OdgtFormatError as error:

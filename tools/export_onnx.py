@@ -19,24 +19,44 @@ above it equals mmdet's NMS-free prediction.
 The check (default on) runs the ONNX model in onnxruntime on a synthetic scene and compares it
 with (a) the same graph in PyTorch and (b) the detector's own ``predict`` (rows above
 ``score_thr``); it fails (exit 1) if any box or score differs by more than ``--tolerance`` or a
-label differs. Bad input: one error line, exit 2, and no output file.
+label differs. The graph is written to a temporary file first and becomes ``--out`` only once the
+check has passed: a failed check leaves no ``.onnx`` (an older file at ``--out`` stays as it was).
+Bad input (an ``--opset`` outside the installed exporter's range, ``--max-det`` below 1, an
+``--out`` that is a folder, under a file, or the config/checkpoint): one error line, exit 2, and
+no output file.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 import numpy as np
 
 DEFAULT_OPSET = 17
+# The TorchScript exporter's range when torch does not say (torch.onnx._constants is private).
+FALLBACK_OPSET_RANGE = (7, 20)
 
 
 class ExportError(Exception):
     """A user error: printed as one line, exit code 2."""
+
+
+class CheckFailed(Exception):
+    """The onnxruntime check failed: the message says why; exit code 1, nothing published."""
+
+
+def supported_opsets() -> tuple[int, int]:
+    """(lowest, highest) opset the installed ``torch.onnx`` TorchScript exporter writes."""
+    try:
+        from torch.onnx import _constants
+    except ImportError:
+        return FALLBACK_OPSET_RANGE
+    low = getattr(_constants, 'ONNX_MIN_OPSET', FALLBACK_OPSET_RANGE[0])
+    high = getattr(_constants, 'ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET',
+                   getattr(_constants, 'ONNX_MAX_OPSET', FALLBACK_OPSET_RANGE[1]))
+    return int(low), int(high)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -107,11 +127,11 @@ def build_nms_free_module(detector, image_hw: tuple[int, int], max_det: int):
     return NMSFreeDetector().eval()
 
 
-def _load_detector(config: str, checkpoint: str | None):
+def _load_detector(config: str, checkpoint: str | None, allow_partial: bool = False):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict
     from o2f_det.cli_common import CliError, load_task_config
 
     try:
@@ -126,38 +146,42 @@ def _load_detector(config: str, checkpoint: str | None):
         raise ExportError(f'{config}: head {type(head).__name__} is one-to-many and needs NMS; '
                           'export an o2f config (O2FHead)')
     if checkpoint is not None:
-        load_checkpoint(detector, checkpoint, map_location='cpu', logger='silent')
+        try:  # another model's weights are refused (an "OK" export of the wrong model)
+            load_checkpoint_strict(detector, checkpoint, allow_partial)
+        except CheckpointError as error:
+            raise ExportError(str(error)) from None
     return cfg, detector.eval()
 
 
 def export(detector, image_hw, out_path: str, max_det: int = 100,
            opset: int = DEFAULT_OPSET) -> None:
-    """Write the NMS-free graph of ``detector`` to ``out_path`` (atomically)."""
+    """Write the NMS-free graph of ``detector`` to ``out_path`` (atomically).
+
+    Raises:
+        ExportError: the exporter cannot write this graph at ``opset``.
+    """
+    import warnings
+
     import torch
+
+    from o2f_core.io import atomic_output
 
     module = build_nms_free_module(detector, image_hw, max_det)
     dummy = torch.zeros(1, 3, *image_hw)
-    directory = osp.dirname(osp.abspath(out_path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.onnx', dir=directory)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    os.close(fd)
-    try:
+    with atomic_output(out_path, what='--out') as tmp:
         # The TorchScript exporter: the dynamo one needs onnxscript, which we do not install.
-        import warnings
-
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter('ignore')
-            torch.onnx.export(module, (dummy,), tmp, dynamo=False, opset_version=opset,
-                              input_names=['image'],
-                              output_names=['boxes', 'scores', 'labels'],
-                              dynamic_axes={'image': {0: 'batch'}, 'boxes': {0: 'batch'},
-                                            'scores': {0: 'batch'}, 'labels': {0: 'batch'}})
-        os.replace(tmp, out_path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+            try:
+                torch.onnx.export(module, (dummy,), tmp, dynamo=False, opset_version=opset,
+                                  input_names=['image'],
+                                  output_names=['boxes', 'scores', 'labels'],
+                                  dynamic_axes={'image': {0: 'batch'}, 'boxes': {0: 'batch'},
+                                                'scores': {0: 'batch'}, 'labels': {0: 'batch'}})
+            except torch.onnx.errors.OnnxExporterError as error:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else 'failed'
+                raise ExportError(f'torch.onnx cannot export the graph at opset {opset} '
+                                  f'({reason}); try --opset {DEFAULT_OPSET}') from None
 
 
 def check(detector, onnx_path: str, image: np.ndarray, max_det: int, score_thr: float,
@@ -176,8 +200,12 @@ def check(detector, onnx_path: str, image: np.ndarray, max_det: int, score_thr: 
     height, width = image.shape[:2]
     module = build_nms_free_module(detector, (height, width), max_det)
     rgb = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0)
-    session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
-    onnx_boxes, onnx_scores, onnx_labels = session.run(None, {'image': rgb.numpy()})
+    try:
+        session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+        onnx_boxes, onnx_scores, onnx_labels = session.run(None, {'image': rgb.numpy()})
+    except Exception as error:  # onnxruntime's own error types live in its compiled module
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckFailed(f'onnxruntime cannot run the exported graph ({reason})') from None
     with torch.no_grad():
         boxes, scores, labels = (t.numpy() for t in module(rgb))
         # mmdet's own path: BGR uint8 in, its preprocessor, NMS-free post-process.
@@ -219,14 +247,23 @@ def main(argv=None) -> int:
     parser.add_argument('--max-det', type=int, default=None,
                         help="detections per image (default: test_cfg.max_per_img)")
     parser.add_argument('--tolerance', type=float, default=1e-4)
-    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+                        help='ONNX opset, within the installed torch.onnx exporter\'s range '
+                        f'(default {DEFAULT_OPSET})')
     parser.add_argument('--no-check', action='store_true', help='skip the onnxruntime check')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='export even when the checkpoint does not cover the model '
+                        '(prints what was not loaded); refused otherwise')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
+    from o2f_core.io import install_termination_handlers
+
+    install_termination_handlers()  # SIGTERM removes the staged .onnx as Ctrl-C does
+    out = args.out if args.out is not None else osp.splitext(args.checkpoint)[0] + '.onnx'
     try:
         if not osp.isfile(args.checkpoint):
             raise ExportError(f'checkpoint not found: {args.checkpoint}')
-        cfg, detector = _load_detector(args.config, args.checkpoint)
+        check_arguments(args, out)
+        cfg, detector = _load_detector(args.config, args.checkpoint, args.allow_partial)
         size = args.size or cfg.get('image_size')
         if size is None:
             raise ExportError(f'{args.config} has no image_size: pass --size H W')
@@ -235,29 +272,70 @@ def main(argv=None) -> int:
             raise ExportError(f'--size {size[0]} {size[1]} must be multiples of the config\'s '
                               f'pad_size_divisor={divisor}')
         test_cfg = detector.bbox_head.test_cfg or {}
-        max_det = args.max_det or int(test_cfg.get('max_per_img', 100))
+        max_det = (args.max_det if args.max_det is not None
+                   else int(test_cfg.get('max_per_img', 100)))
         num_points = sum(-(-size[0] // s[1]) * -(-size[1] // s[0])
                          for s in detector.bbox_head.prior_generator.strides)
         if not 1 <= max_det <= num_points * detector.bbox_head.cls_out_channels:
             raise ExportError(f'--max-det must lie in [1, points x classes], got {max_det}')
-        export(detector, tuple(size), out, max_det, args.opset)
+        from o2f_core.io import atomic_output
+
+        # The graph becomes `out` only after the check: a failed check publishes nothing.
+        with atomic_output(out, [args.config, args.checkpoint], '--out') as staged:
+            export(detector, tuple(size), staged, max_det, args.opset)
+            if not args.no_check:
+                check_and_report(detector, staged, tuple(size), max_det,
+                                 float(test_cfg.get('score_thr', 0.0)), args.tolerance)
         print(f'wrote {out} (input image 1x3x{size[0]}x{size[1]} RGB 0-255; outputs boxes, '
               f'scores, labels; {max_det} detections, no NMS op)')
-        if args.no_check:
-            return 0
-        from o2f_det.synthetic import generate_scene
-
-        image = generate_scene(np.random.default_rng(0), tuple(size)).image
-        result = check(detector, out, image, max_det, float(test_cfg.get('score_thr', 0.0)),
-                       args.tolerance)
-        print(f"onnxruntime vs PyTorch: graph max |diff| {result['graph_max_abs']:.2e}, "
-              f"vs predict() max |diff| {result['predict_max_abs']:.2e} over "
-              f"{result['num_compared']} detections, labels equal: {result['labels_equal']} "
-              f"(tolerance {args.tolerance:g}): {'OK' if result['ok'] else 'FAILED'}")
-        return 0 if result['ok'] else 1
+        return 0
     except ExportError as error:
         print(f'tools/export_onnx.py: error: {error}', file=sys.stderr)
         return 2
+    except CheckFailed as error:
+        print(f'tools/export_onnx.py: error: {error}; {out} was not written', file=sys.stderr)
+        return 1
+
+
+def check_arguments(args: argparse.Namespace, out: str) -> None:
+    """Refuse, before the model is built, the arguments that cannot give a correct file.
+
+    Raises:
+        ExportError: an opset outside the installed exporter's range, ``--max-det`` below 1, an
+            output path that is a folder, under a file, or the config or checkpoint.
+    """
+    from o2f_core.io import UnsafeOutputError, check_output_path
+
+    low, high = supported_opsets()
+    if not low <= args.opset <= high:
+        raise ExportError(f'--opset {args.opset} is outside [{low}, {high}], the range the '
+                          f'installed torch.onnx exporter writes; use e.g. --opset {DEFAULT_OPSET}')
+    if args.max_det is not None and args.max_det < 1:
+        raise ExportError(f'--max-det must be at least 1, got {args.max_det}')
+    try:
+        check_output_path(out, [args.config, args.checkpoint], '--out')
+    except UnsafeOutputError as error:
+        raise ExportError(str(error)) from None
+
+
+def check_and_report(detector, onnx_path: str, size: tuple[int, int], max_det: int,
+                     score_thr: float, tolerance: float) -> None:
+    """Run :func:`check` on a synthetic scene and print its line.
+
+    Raises:
+        CheckFailed: onnxruntime cannot run the graph or differs beyond ``tolerance``.
+    """
+    from o2f_det.synthetic import generate_scene
+
+    image = generate_scene(np.random.default_rng(0), size).image
+    result = check(detector, onnx_path, image, max_det, score_thr, tolerance)
+    print(f"onnxruntime vs PyTorch: graph max |diff| {result['graph_max_abs']:.2e}, "
+          f"vs predict() max |diff| {result['predict_max_abs']:.2e} over "
+          f"{result['num_compared']} detections, labels equal: {result['labels_equal']} "
+          f"(tolerance {tolerance:g}): {'OK' if result['ok'] else 'FAILED'}")
+    if not result['ok']:
+        raise CheckFailed(f'the onnxruntime check failed (differences above --tolerance '
+                          f'{tolerance:g} or unequal labels)')
 
 
 if __name__ == '__main__':

@@ -17,7 +17,10 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 
 TASKS = ('det', 'seg', 'crowd')
 USAGE = ('usage: tools/test.py {det,seg,crowd} CONFIG CHECKPOINT [--out PRED.pkl] '
-         '[--work-dir DIR] [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch}]')
+         '[--work-dir DIR] [--allow-partial] [--cfg-options KEY=VALUE|+NEWKEY=VALUE ...] '
+         '[--launcher {none,pytorch}]\n'
+         '  --allow-partial: evaluate a checkpoint that does not cover the model (refused '
+         'otherwise)\n  tools/test.py TASK --help: every option')
 
 
 def main(argv: list[str]) -> int:

@@ -18,7 +18,9 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated', categor
 
 ENTRYPOINTS = {'det': 'o2f_det.train', 'seg': 'o2f_seg.train', 'crowd': 'o2f_crowd.train'}
 USAGE = ('usage: tools/train.py {det,seg,crowd} CONFIG [--work-dir DIR] [--resume [CKPT]] '
-         '[--amp] [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch}]')
+         '[--amp] [--cfg-options KEY=VALUE|+NEWKEY=VALUE ...] [--launcher {none,pytorch}]\n'
+         '  --cfg-options: a key the config does not have is refused; add one with +KEY=VALUE\n'
+         '  tools/train.py TASK --help: every option')
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,9 @@ Usage::
         --checkpoint epoch_1.pth --epoch 1 --checkpoint epoch_12.pth --epoch 12 \
         --max-epochs 12 --out-dir work_dirs/demo
 
-Bad arguments: one error line, exit code 2; PNGs are written atomically.
+Bad arguments: one error line, exit code 2. PNGs are written atomically through ``o2f_core.io``
+(normal permissions, a symbolic link is followed) and never onto one of the inputs (config,
+checkpoint, annotation file, image): such an output is refused with one line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -36,19 +39,13 @@ GT_COLOUR = (255, 255, 255)
 UPSCALE = 3  # small demo images are drawn 3x larger so boxes stay readable
 
 
-def _save_png_atomic(image: Image.Image, path: str) -> None:
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.png', dir=directory)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    os.close(fd)
-    try:
-        image.save(tmp, format='PNG')
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def _save_png_atomic(save, path: str, inputs: Iterable[str | None] = ()) -> None:
+    """Write a PNG atomically with ``save(file_name)`` (``Image.save`` / ``Figure.savefig``),
+    refusing ``path`` when it is the same file as one of ``inputs``."""
+    from o2f_core.io import atomic_output
+
+    with atomic_output(path, inputs=inputs, what='picture') as temp_path:
+        save(temp_path)
 
 
 def _draw_boxes(image: Image.Image, boxes, labels, title: str) -> Image.Image:
@@ -170,7 +167,9 @@ def draw_detection_comparison(predictions: dict, ann_file: str, out_dir: str,
     for row in rows:
         grid.paste(row, (0, y))
         y += row.height + 4
-    _save_png_atomic(grid, osp.join(out_dir, filename))
+    images = [by_id[names[0]][img_id]['img_path'] for img_id in chosen[:num_images]]
+    _save_png_atomic(lambda tmp: grid.save(tmp, format='PNG'), osp.join(out_dir, filename),
+                     inputs=[ann_file, *images])
     return [filename]
 
 
@@ -239,7 +238,8 @@ def score_maps_and_soft_labels(model, dataset, index: int, temperature: float):
 
 
 def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir: str,
-                    index: int | None = None, filename: str = 'score_maps_fig6.png') -> list[str]:
+                    index: int | None = None, filename: str = 'score_maps_fig6.png',
+                    allow_partial: bool = False) -> list[str]:
     """The paper's Fig. 6 for an early and a late epoch, as one PNG.
 
     Args:
@@ -260,7 +260,6 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-    from mmengine.runner import load_checkpoint
 
     from o2f_core import linear_temperature
 
@@ -269,7 +268,7 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     # Current weights first: loading a checkpoint overwrites them.
     for epoch, path in sorted(checkpoints.items(), key=lambda item: item[1] is not None):
         if path is not None:
-            load_checkpoint(model, path, map_location='cpu', logger='silent')
+            _load_strict(model, path, allow_partial)
         temperature = linear_temperature(epoch - 1, max_epochs)
         panels[epoch] = (temperature, *score_maps_and_soft_labels(model, dataset, index,
                                                                   temperature))
@@ -306,17 +305,10 @@ def draw_score_maps(model, dataset, checkpoints: dict, max_epochs: int, out_dir:
     figure.suptitle('o2f: joint score maps vs assigned soft labels (red: certain positive)',
                     fontsize=8)
     figure.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.png', dir=out_dir)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the result is an ordinary file
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=110)
-        os.replace(tmp, osp.join(out_dir, filename))
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+        _save_png_atomic(lambda tmp: figure.savefig(tmp, dpi=110, format='png'),
+                         osp.join(out_dir, filename),
+                         inputs=[p for p in checkpoints.values() if p is not None])
     finally:
         plt.close(figure)
     return [filename]
@@ -354,10 +346,21 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
 
-def _build_model(config: str, checkpoint: str | None, data_root: str | None):
+def _load_strict(model, checkpoint: str, allow_partial: bool) -> None:
+    """Load weights that must cover the model (``--allow-partial``: any overlap, reported)."""
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict
+    from o2f_det.cli_common import CliError
+
+    try:
+        load_checkpoint_strict(model, checkpoint, allow_partial)
+    except CheckpointError as error:
+        raise CliError(str(error)) from None
+
+
+def _build_model(config: str, checkpoint: str | None, data_root: str | None,
+                 allow_partial: bool = False):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     from o2f_det.cli_common import load_task_config
 
@@ -369,7 +372,7 @@ def _build_model(config: str, checkpoint: str | None, data_root: str | None):
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+        _load_strict(model, checkpoint, allow_partial)
     return cfg, model
 
 
@@ -392,10 +395,22 @@ def main(argv=None) -> int:
     maps.add_argument('--max-epochs', type=int, required=True)
     maps.add_argument('--out-dir', required=True)
     maps.add_argument('--data-root', help="dataset directory (default: the config's)")
+    for command in (det, maps):
+        command.add_argument('--allow-partial', action='store_true',
+                             help='use checkpoints that do not cover the model (prints what was '
+                             'not loaded); refused otherwise')
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
 
+    from o2f_core.io import UnsafeOutputError, check_output_path
     from o2f_det.cli_common import CliError
 
+    configs = args.config if args.command == 'detections' else [args.config]
+    filename = 'detections_no_nms.png' if args.command == 'detections' else 'score_maps_fig6.png'
+    try:  # before any work: the picture must not land on an input
+        check_output_path(osp.join(args.out_dir, filename), inputs=[*configs, *args.checkpoint],
+                          what='picture')
+    except UnsafeOutputError as error:
+        parser.error(str(error))
     try:
         if args.command == 'detections':
             if not len(args.config) == len(args.checkpoint) == len(args.name):
@@ -406,7 +421,8 @@ def main(argv=None) -> int:
                 if not osp.isfile(checkpoint):
                     parser.error(f'checkpoint not found: {checkpoint}')
                 predictions[name], ann_file = _predict_without_nms(config, checkpoint,
-                                                                   args.data_root)
+                                                                   args.data_root,
+                                                                   args.allow_partial)
             written = draw_detection_comparison(predictions, ann_file, args.out_dir,
                                                 args.num_images, args.score_thr)
         else:
@@ -423,8 +439,9 @@ def main(argv=None) -> int:
             dataset = DATASETS.build(cfg.train_dataloader.dataset)
             written = draw_score_maps(model, dataset, dict(zip(args.epoch, args.checkpoint,
                                                                strict=True)),
-                                      args.max_epochs, args.out_dir)
-    except CliError as error:
+                                      args.max_epochs, args.out_dir,
+                                      allow_partial=args.allow_partial)
+    except (CliError, UnsafeOutputError) as error:
         print(str(error), file=sys.stderr)
         return 2
     for name in written:
@@ -432,7 +449,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def _predict_without_nms(config: str, checkpoint: str, data_root: str | None):
+def _predict_without_nms(config: str, checkpoint: str, data_root: str | None,
+                         allow_partial: bool = False):
     """Test-set predictions of one checkpoint with NMS off, and the test annotation file."""
     import torch
     from mmengine.runner import Runner
@@ -444,25 +462,26 @@ def _predict_without_nms(config: str, checkpoint: str, data_root: str | None):
         set_data_root(cfg, data_root)
     _check_data(cfg, config)
     cfg.model.backbone.init_cfg = None
-    cfg.load_from = checkpoint
-    cfg.work_dir = tempfile.mkdtemp(prefix='o2f_visualize_')
     cfg.log_level = 'WARNING'
-    runner = Runner.from_cfg(cfg)
-    runner.load_or_resume()
-    model = runner.model
-    for module in model.modules():
-        if hasattr(module, 'set_with_nms'):
-            module.set_with_nms(False)
-    model.eval()
-    predictions = []
-    with torch.no_grad():
-        for batch in runner.test_dataloader:
-            for sample in model.test_step(batch):
-                pred = sample.pred_instances
-                predictions.append(dict(img_id=int(sample.img_id), img_path=sample.img_path,
-                                        bboxes=pred.bboxes.cpu().numpy(),
-                                        scores=pred.scores.cpu().numpy(),
-                                        labels=pred.labels.cpu().numpy()))
+    # The runner's log folder is ours alone and removed afterwards (it used to pile up in /tmp).
+    with tempfile.TemporaryDirectory(prefix='o2f_visualize_', ignore_cleanup_errors=True) as tmp:
+        cfg.work_dir = tmp
+        runner = Runner.from_cfg(cfg)
+        _load_strict(runner.model, checkpoint, allow_partial)
+        model = runner.model
+        for module in model.modules():
+            if hasattr(module, 'set_with_nms'):
+                module.set_with_nms(False)
+        model.eval()
+        predictions = []
+        with torch.no_grad():
+            for batch in runner.test_dataloader:
+                for sample in model.test_step(batch):
+                    pred = sample.pred_instances
+                    predictions.append(dict(img_id=int(sample.img_id), img_path=sample.img_path,
+                                            bboxes=pred.bboxes.cpu().numpy(),
+                                            scores=pred.scores.cpu().numpy(),
+                                            labels=pred.labels.cpu().numpy()))
     return predictions, cfg.test_evaluator.ann_file
 
 

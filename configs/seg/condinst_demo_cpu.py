@@ -1,166 +1,32 @@
-# The CondInst baseline of the CPU demo (one-to-many labels, needs NMS at test time): a ResNet-18
-# at 1/4 width trained from scratch on the synthetic shapes with instance masks (disks, triangles
-# and L-shapes, whose box centre lies off the mask), 160x160 images, four FPN levels (strides
-# 8-64); same data and backbone as configs/det/*_demo_cpu.py. `condinst_o2f_demo_cpu.py` is this
-# file plus the o2f diff, so the two share backbone, neck, data and schedule.
+# The CondInst baseline of the CPU demo (one-to-many labels, needs NMS at test time), on the
+# demo's synthetic shapes with instance masks; `condinst_o2f_demo_cpu.py` is the o2f model on
+# the same architecture, data, schedule and seed.
 #
 #   python tools/make_synthetic.py --out work_dirs/demo/data --size 160 160
 #   python tools/train.py seg configs/seg/condinst_demo_cpu.py
 #   python tools/test.py seg configs/seg/condinst_demo_cpu.py \
 #       work_dirs/condinst_demo_cpu/epoch_12.pth        # mask + box AP, without and with NMS
-_base_ = ['mmdet::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)
-o2f_task = 'seg'
-
-data_root = 'work_dirs/demo/data/'
-image_size = (160, 160)  # (H, W), as generated
-classes = ('disk', 'triangle', 'l_shape')
-max_epochs = 12
-batch_size = 8
+_base_ = [
+    '../_base_/models/condinst_r18_demo_common.py',
+    '../_base_/datasets/coco_instance_shapes_demo.py',
+    '../_base_/schedules/condinst_adamw_demo.py',
+    'mmdet::_base_/default_runtime.py',
+]
 
 model = dict(
-    type='O2FCondInst',  # with mask_iou_matching=False (default) exactly mmdet's CondInst
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_mask=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        base_channels=16,  # stage widths 16/32/64/128: small enough for 2 CPU cores
-        stem_channels=16,
-        num_stages=4,
-        out_indices=(1, 2, 3),
-        frozen_stages=-1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        style='pytorch',
-        init_cfg=None),  # from scratch: no download
-    neck=dict(
-        type='FPN',
-        in_channels=[32, 64, 128],
-        out_channels=64,
-        start_level=0,
-        add_extra_convs='on_output',
-        num_outs=4,
-        relu_before_extra_convs=True),
     bbox_head=dict(
         type='NMSSwitchCondInstBboxHead',
-        num_params=169,  # dynamic mask head below: (8 + 2) * 8 + 8 + 8 * 8 + 8 + 8 + 1
-        num_classes=len(classes),
-        in_channels=64,
-        feat_channels=64,
-        stacked_convs=2,
-        strides=[8, 16, 32, 64],
         regress_ranges=((-1, 32), (32, 64), (64, 128), (128, 1e8)),
-        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
-        # CondInst's recipe: centre sampling (at mask centres of mass), GIoU, norm-on-bbox
+        # CondInst's recipe: centre sampling (at mask centres of mass), GIoU
         center_sampling=True,
         center_sample_radius=1.5,
-        norm_on_bbox=True,
-        centerness_on_reg=True,
-        conv_bias=True,
         loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
         loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
-    mask_head=dict(
-        type='CondInstMaskHead',
-        num_layers=3,
-        feat_channels=8,
-        size_of_interest=8,
-        mask_out_stride=4,
-        max_masks_to_train=100,
-        mask_feature_head=dict(
-            in_channels=64,
-            feat_channels=32,
-            start_level=0,
-            end_level=2,
-            out_channels=8,
-            mask_stride=8,
-            num_stacked_convs=2,
-            norm_cfg=dict(type='BN', requires_grad=True)),
-        loss_mask=dict(
-            type='DiceLoss', use_sigmoid=True, activate=True, eps=5e-6, loss_weight=1.0)),
-    test_cfg=dict(
-        nms_pre=1000,
-        min_bbox_size=0,
-        score_thr=0.05,
-        max_per_img=100,
-        mask_thr=0.5,
-        with_nms=True,
-        nms=dict(type='nms', iou_threshold=0.6)))
-
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=image_size[::-1], keep_ratio=True),  # identity; sets scale_factor
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_size[::-1], keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=0,  # 2 cores: a loader process would only steal time from the model
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
-    metric=['bbox', 'segm'],
-    metric_items=['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l', 'AR@100'],
-    format_only=False)
-test_evaluator = val_evaluator
-
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-# AdamW converges from scratch in a few epochs where SGD would need many more.
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
-    clip_grad=dict(max_norm=10, norm_type=2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[max_epochs - 2], gamma=0.1),
-]
+    mask_head=dict(type='CondInstMaskHead'),
+    test_cfg=dict(with_nms=True))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -501,3 +501,30 @@ def test_numbers_json_rejects_are_rejected(tmp_path, number):
                     + ', 4], "score": 0.5, "tag": 1}]}\n')
     with pytest.raises(OdgtFormatError, match=r"dt.odgt:1: "):
         load_odgt(path, "dt")
+
+
+def test_fast_parser_refuses_a_number_split_by_a_space(tmp_path):
+    from o2f_crowd.evaluation.odgt import _fast_detections
+
+    line = '{"ID": "a", "dtboxes": [{"box": [10, 10, 3 0, 60], "score": 0.5, "tag": 1}]}'
+    assert _fast_detections(line.encode()) is None  # it read [10, 10, 30, 60] before
+    path = tmp_path / "dt.odgt"
+    path.write_text(line + "\n")
+    with pytest.raises(OdgtFormatError, match=r"dt.odgt:1: not valid JSON"):
+        load_odgt(path, "dt")
+
+
+def test_integers_beyond_int64_read_as_the_nearest_float64_on_both_paths(tmp_path):
+    big = 2**64 + 1  # valid JSON; nearest float64 is 2**64 (json.loads gives a Python int)
+    fast = f'{{"ID": "a", "dtboxes": [{{"box": [{big}, 0, 5, {big}], "score": {big}, "tag": 1}}]}}'
+    slow = f'{{"ID": "a", "dtboxes": [{{"score": {big}, "box": [{big}, 0, 5, {big}]}}]}}'
+    gt = f'{{"ID": "a", "gtboxes": [{{"tag": "person", "fbox": [0, {big}, 5, 5]}}]}}'
+    path = tmp_path / "x.odgt"
+    images = []
+    for kind, line in (("dt", fast), ("dt", slow), ("gt", gt)):
+        path.write_text(line + "\n")
+        images.append(load_odgt(path, kind)[0])
+    expected = np.array([[2.0**64, 0.0, 2.0**64, 2.0**64]])  # x2 = 2**64 + 5 rounds to 2**64
+    assert images[0].boxes.tobytes() == images[1].boxes.tobytes() == expected.tobytes()
+    assert images[0].scores.tolist() == images[1].scores.tolist() == [2.0**64]
+    assert images[2].persons.tolist() == [[0.0, 2.0**64, 5.0, 2.0**64 + 5]]

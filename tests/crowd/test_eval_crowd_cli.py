@@ -4,6 +4,7 @@ Bad input must give exit code 2, exactly one stderr line naming the file and lin
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,12 @@ WORKED = Path(__file__).resolve().parents[1] / "data" / "crowd_worked_example"
 GT_LINE = ('{"ID": "a", "height": 100, "width": 100, "gtboxes": '
            '[{"tag": "person", "fbox": [0, 0, 20, 40]}]}')
 DT_LINE = '{"ID": "a", "dtboxes": [{"box": [0, 0, 20, 40], "score": 0.9, "tag": 1}]}'
+HUGE = "1" + "0" * 400  # a 401-digit integer: valid JSON, beyond float64
 
 
-def run_tool(*args):
+def run_tool(*args, env=None):
     return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
 
 
 def test_worked_example_table_and_json(tmp_path):
@@ -70,6 +72,32 @@ BAD_CASES = {
                       "gt.odgt:1:", "no height/width"),
     "missing_score": ([GT_LINE], [DT_LINE.replace(', "score": 0.9', "")], "dt.odgt:1:",
                       "no 'box' or no 'score'"),
+    # Numbers JSON allows but float64 cannot hold (a TypeError traceback before).
+    "huge_int_box": ([GT_LINE], [DT_LINE.replace("[0, 0, 20, 40]", f"[0, 0, {HUGE}, 40]")],
+                     "dt.odgt:1:", "'box' is [0, 0, <a 401-digit integer>, 40] with a NaN"),
+    "huge_int_fbox": ([GT_LINE.replace("[0, 0, 20, 40]", f"[{HUGE}, 0, 20, 40]")], [DT_LINE],
+                      "gt.odgt:1:", "'fbox' is [<a 401-digit integer>, 0, 20, 40] with a NaN"),
+    "huge_int_score": ([GT_LINE], [DT_LINE.replace("0.9", HUGE)], "dt.odgt:1:",
+                       "has score <a 401-digit integer>"),
+    "huge_int_height": ([GT_LINE.replace('"height": 100', f'"height": {HUGE}')], [DT_LINE],
+                        "gt.odgt:1:", "'height' is <a 401-digit integer>, not a positive number"),
+    "giant_int": ([GT_LINE], [DT_LINE.replace("0.9", "1" * 5000)], "dt.odgt:1:",
+                  "not valid JSON"),
+    # 100k nested brackets (a RecursionError traceback before).
+    "deep_nesting": ([GT_LINE], ["[" * 100_000], "dt.odgt:1:", "nested too deeply"),
+    "deep_nesting_gt": (["{\"ID\": " + "[" * 100_000], [DT_LINE], "gt.odgt:1:",
+                        "nested too deeply"),
+    # Invalid JSON that the fast detection parser read as 30 before.
+    "split_number": ([GT_LINE], [DT_LINE.replace("[0, 0, 20, 40]", "[0, 0, 2 0, 40]")],
+                     "dt.odgt:1:", "not valid JSON"),
+    # Booleans are not coordinates nor scores (numpy read true as 1 before).
+    "bool_box": ([GT_LINE], [DT_LINE.replace("[0, 0, 20, 40]", "[true, 0, 20, 40]")],
+                 "dt.odgt:1:", "'box' is [true, 0, 20, 40], not a list of 4 numbers"),
+    "bool_fbox": ([GT_LINE.replace("[0, 0, 20, 40]", "[0, false, 20, 40]")], [DT_LINE],
+                  "gt.odgt:1:", "'fbox' is [0, false, 20, 40], not a list of 4 numbers"),
+    "bool_score": ([GT_LINE], [DT_LINE.replace(
+        "1}]", '1}, {"box": [0, 0, 20, 40], "score": true, "tag": 1}]')], "dt.odgt:1:",
+        "detection 1 has score true"),
 }
 
 
@@ -91,7 +119,82 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, case):
 
 def test_usage_errors_are_one_line_exit_2(tmp_path):
     for args in ([], ["--dt", WORKED / "dt.odgt"], ["--gt", tmp_path / "nope.odgt", "--dt", "x"],
-                 ["--gt", "g", "--dt", "d", "--config", "c.py"]):
+                 ["--gt", "g", "--dt", "d", "--config", "c.py"],
+                 ["--gt", WORKED / "gt.odgt", "--dt", WORKED / "dt.odgt", "--allow-partial"]):
         result = run_tool(*args)
         assert result.returncode == 2
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
+
+
+def _inputs(tmp_path):
+    gt, dt = tmp_path / "gt.odgt", tmp_path / "dt.odgt"
+    gt.write_text(GT_LINE + "\n")
+    dt.write_text(DT_LINE + "\n")
+    return gt, dt
+
+
+def _assert_refused(result, words):
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("which", ["gt", "dt", "symlink_to_gt", "hardlink_to_dt"])
+def test_json_that_is_an_input_is_refused_and_nothing_is_written(tmp_path, which):
+    gt, dt = _inputs(tmp_path)
+    target = {"gt": gt, "dt": dt, "symlink_to_gt": tmp_path / "link.json",
+              "hardlink_to_dt": tmp_path / "hard.json"}[which]
+    if which == "symlink_to_gt":
+        target.symlink_to(gt)
+    elif which == "hardlink_to_dt":
+        os.link(dt, target)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _assert_refused(run_tool("--gt", gt, "--dt", dt, "--json", target),
+                    "is the same file as the input")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("json_arg,words", [
+    ("", "--json: empty path"),
+    ("{tmp}", "is a directory"),
+    ("{tmp}/gt.odgt/metrics.json", "is a file, not a folder"),
+])
+def test_json_that_cannot_be_a_file_is_refused(tmp_path, json_arg, words):
+    gt, dt = _inputs(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _assert_refused(run_tool("--gt", gt, "--dt", dt, "--json", json_arg.format(tmp=tmp_path)),
+                    words)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("which", ["gt", "config", "checkpoint"])
+def test_model_mode_dt_that_is_an_input_is_refused_before_inference(tmp_path, which):
+    gt, _ = _inputs(tmp_path)
+    config, checkpoint = tmp_path / "cfg.py", tmp_path / "model.pth"
+    config.write_text("canary = 1\n")
+    checkpoint.write_bytes(b"canary")
+    target = {"gt": gt, "config": config, "checkpoint": checkpoint}[which]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    _assert_refused(run_tool("--gt", gt, "--config", config, "--checkpoint", checkpoint,
+                             "--dt", target), "--dt")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+@pytest.mark.parametrize("flag", ["--dt", "--json"])
+def test_model_mode_output_that_is_the_configs_gt_is_refused_before_inference(tmp_path, flag):
+    pytest.importorskip("mmdet")
+    gt, _ = _inputs(tmp_path)
+    checkpoint = tmp_path / "model.pth"
+    checkpoint.write_bytes(b"not loaded: refused before")
+    outputs = {"--dt": gt, "--json": None} if flag == "--dt" else {
+        "--dt": tmp_path / "dets.odgt", "--json": gt}
+    args = ["--config", REPO / "configs" / "crowd" / "o2f_r50_crowdhuman.py",
+            "--checkpoint", checkpoint, "--dt", outputs["--dt"],
+            "--cfg-options", f"test_dataloader.dataset.ann_file={gt}"]
+    if outputs["--json"] is not None:
+        args += ["--json", outputs["--json"]]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    quiet = dict(os.environ, PYTHONWARNINGS="ignore")  # mmengine's pkg_resources warnings
+    _assert_refused(run_tool(*args, env=quiet),
+                    f"{flag} {gt} is the same file as the input {gt}")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

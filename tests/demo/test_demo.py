@@ -61,7 +61,8 @@ def test_quick_demo_writes_table_results_and_pictures(tmp_path):
     # 3 tiles (GT, FCOS, o2f) of a 3x upscaled 96 px image per row.
     assert detections.width == 3 * 96 * 3 + 2 * 4
     assert Image.open(work_dir / 'score_maps_fig6.png').size[0] > 400
-    assert not list(work_dir.glob('.tmp-*'))  # atomic writes left no temporary file
+    # Atomic writes and the staged dataset left no temporary file or folder.
+    assert not [p for p in work_dir.rglob('.*') if '.o2f-' in p.name]
 
 
 def test_bad_argument_is_one_line_exit_2(tmp_path):

@@ -96,3 +96,98 @@ def test_fcos_config_is_refused(tiny_detector, tmp_path):
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and 'needs NMS' in run.stderr
     assert not out.exists()
+
+
+def _run_export(*args, timeout=240):
+    return subprocess.run([sys.executable, EXPORT, *map(str, args)], env=ENV,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _assert_one_line(run, returncode, words):
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == returncode, run.stdout + run.stderr[-2000:]
+    assert len(lines) == 1 and words in lines[0], run.stderr[-2000:]
+
+
+def _listing(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize('opset', [3, 999])
+def test_opset_outside_the_exporters_range_is_refused(tiny_detector, tmp_path, opset):
+    from torch.onnx import _constants  # the range, read independently of the tool
+
+    _, checkpoint = tiny_detector
+    low, high = _constants.ONNX_MIN_OPSET, _constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
+    run = _run_export(O2F_DEMO, checkpoint, '--out', tmp_path / 'm.onnx', '--opset', opset)
+    _assert_one_line(run, 2, f'--opset {opset} is outside [{low}, {high}]')
+    assert not any(tmp_path.iterdir())
+
+
+def test_max_det_zero_is_refused(tiny_detector, tmp_path):
+    _, checkpoint = tiny_detector
+    run = _run_export(O2F_DEMO, checkpoint, '--out', tmp_path / 'm.onnx', '--max-det', 0)
+    _assert_one_line(run, 2, '--max-det must be at least 1, got 0')
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('where,words', [
+    ('folder', 'is a directory'),
+    ('under_file', 'is a file, not a folder'),
+    ('checkpoint', 'is the same file as the input'),
+    ('config', 'is the same file as the input'),
+])
+def test_out_that_cannot_be_written_is_refused_and_nothing_changes(tiny_detector, tmp_path,
+                                                                     where, words):
+    import shutil
+
+    _, checkpoint = tiny_detector
+    # Copies in tmp_path: on the old code the export would have replaced them, not the repo's.
+    for name in ('o2f_demo_cpu.py', 'fcos_demo_cpu.py'):
+        shutil.copy(REPO / 'configs' / 'det' / name, tmp_path / name)
+    config = tmp_path / 'o2f_demo_cpu.py'
+    local_checkpoint = tmp_path / 'tiny.pth'
+    shutil.copy(checkpoint, local_checkpoint)
+    (tmp_path / 'canary.txt').write_text('canary')
+    out = {'folder': tmp_path, 'under_file': tmp_path / 'canary.txt' / 'm.onnx',
+           'checkpoint': local_checkpoint, 'config': config}[where]
+    before = _listing(tmp_path)
+    run = _run_export(config, local_checkpoint, '--out', out, '--size', SIZE, SIZE)
+    _assert_one_line(run, 2, words)
+    assert _listing(tmp_path) == before
+
+
+def _load_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location('export_onnx_tool', EXPORT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('failure', ['differs', 'onnxruntime_fails'])
+def test_failed_check_publishes_no_onnx(tiny_detector, tmp_path, monkeypatch, capsys, failure):
+    _, checkpoint = tiny_detector
+    tool = _load_tool()
+    if failure == 'differs':  # onnxruntime runs, but (as if) beyond --tolerance
+        def check(*args, **kwargs):
+            return dict(graph_max_abs=1.0, predict_max_abs=1.0, labels_equal=True,
+                        num_compared=3, num_predicted=3, ok=False)
+
+        monkeypatch.setattr(tool, 'check', check)
+        words = 'the onnxruntime check failed'
+    else:
+        def broken_session(*args, **kwargs):
+            raise RuntimeError('[ONNXRuntimeError] : 10 : INVALID_GRAPH : broken\nsecond line')
+
+        monkeypatch.setattr(onnxruntime, 'InferenceSession', broken_session)
+        words = 'onnxruntime cannot run the exported graph ([ONNXRuntimeError] : 10'
+    out = tmp_path / 'm.onnx'
+    out.write_bytes(b'an older export')  # kept as it was, not replaced by an unchecked graph
+    code = tool.main([O2F_DEMO, str(checkpoint), '--out', str(out), '--size', str(SIZE),
+                      str(SIZE), '--max-det', '20'])
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(stderr) == 1 and words in stderr[0] and f'{out} was not written' in stderr[0]
+    assert _listing(tmp_path) == {'m.onnx': b'an older export'}  # no temporary left either

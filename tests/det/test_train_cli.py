@@ -17,7 +17,7 @@ def data_options(root: str) -> list[str]:
         f'train_dataloader.dataset.data_root={root}',
         'train_dataloader.dataset.ann_file=annotations/tiny.json',
         'train_dataloader.dataset.data_prefix.img=images/',
-        'train_dataloader.dataset.metainfo.classes=(square,bar)',
+        '+train_dataloader.dataset.metainfo.classes=(square,bar)',  # a key the COCO base lacks
         'train_dataloader.dataset.filter_cfg.filter_empty_gt=False',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',

@@ -69,12 +69,16 @@ def test_schedules_and_switches():
     baseline = Config.fromfile(str(REPO / 'configs/seg/condinst_r50_1x.py'))
     assert baseline.model.bbox_head.type == 'NMSSwitchCondInstBboxHead'
     assert baseline.model.mask_head.type == 'CondInstMaskHead'
-    assert baseline.model.test_cfg.with_nms is True and baseline.custom_hooks == []
+    assert baseline.model.test_cfg.with_nms is True and baseline.get('custom_hooks') is None
     assert baseline.train_cfg == o2f.train_cfg  # same schedule as o2f 1x
 
     poto = Config.fromfile(str(REPO / 'configs/seg/condinst_poto_1x.py'))
-    assert poto.model.bbox_head.type == 'O2FCondInstBboxHead'
+    assert poto.model.bbox_head.type == 'O2FCondInstBboxHead'  # POTO: a config change
     assert poto.model.bbox_head.loss_bbox.centerness_weighting is False
     assert poto.model.train_cfg.assigner == dict(type='POTOAssigner', alpha=0.8,
                                                  center_radius=1.5, ranking='multiply')
-    assert poto.model.test_cfg.with_nms is False
+    assert poto.model.test_cfg.with_nms is False and poto.get('custom_hooks') is None
+    assert poto.train_cfg == o2f.train_cfg and poto.optim_wrapper == o2f.optim_wrapper
+
+    alias = Config.fromfile(str(REPO / 'configs/seg/_base_/condinst_o2f_r50_fpn.py'))
+    assert alias.model == o2f.model and alias.train_dataloader == o2f.train_dataloader

@@ -19,24 +19,30 @@ def l_shape(height=128, width=128) -> torch.Tensor:
 
 
 def test_centre_of_mass_of_an_l_shape_is_off_its_box_centre():
-    # Vertical arm: area 24 * 96 = 2304, centroid (28, 64); the rest of the bottom arm:
-    # x in [40, 112), y in [88, 112), area 72 * 24 = 1728, centroid (76, 100). Total 4032:
-    # cx = (2304 * 28 + 1728 * 76) / 4032 = 340 / 7, cy = (2304 * 64 + 1728 * 100) / 4032 = 556 / 7.
+    # Pixel centres at index + 0.5. Vertical arm: area 24 * 96 = 2304, centroid (28, 64); the
+    # rest of the bottom arm: x in [40, 112), y in [88, 112), area 72 * 24 = 1728, centroid
+    # (76, 100). Total 4032: cx = (2304 * 28 + 1728 * 76) / 4032 = 340 / 7,
+    # cy = (2304 * 64 + 1728 * 100) / 4032 = 556 / 7.
     boxes = torch.tensor([[16.0, 16.0, 112.0, 112.0]])
-    centre = mask_centres_of_mass(l_shape()[None], boxes)
+    centre = mask_centres_of_mass(l_shape()[None], boxes, pixel_offset=0.5)
     assert centre.shape == (1, 2)
     assert torch.allclose(centre, torch.tensor([[340 / 7, 556 / 7]]), atol=1e-4)
     assert not l_shape()[64, 64]  # the box centre (64, 64) is off the mask
+    # the authors' convention (default): a pixel's mass at its index, half a pixel up-left
+    assert torch.allclose(mask_centres_of_mass(l_shape()[None], boxes),
+                          torch.tensor([[340 / 7 - 0.5, 556 / 7 - 0.5]]), atol=1e-4)
 
 
-def test_centre_of_mass_uses_pixel_centres_and_falls_back_to_the_box():
+def test_centre_of_mass_uses_pixel_indices_and_falls_back_to_the_box():
     masks = torch.zeros(3, 10, 12, dtype=torch.bool)
-    masks[0, 2, 3] = True          # one pixel: its centre (3.5, 2.5)
-    masks[1, 0:4, 0:2] = True      # block [0, 2) x [0, 4): centre (1, 2)
+    masks[0, 2, 3] = True          # one pixel, row 2, column 3
+    masks[1, 0:4, 0:2] = True      # columns 0-1, rows 0-3
     boxes = torch.tensor([[0.0, 0.0, 4.0, 4.0], [0.0, 0.0, 2.0, 4.0], [2.0, 4.0, 6.0, 10.0]])
-    centres = mask_centres_of_mass(masks, boxes)
-    expected = torch.tensor([[3.5, 2.5], [1.0, 2.0], [4.0, 7.0]])  # empty mask -> box centre
-    assert torch.allclose(centres, expected)
+    # the empty mask falls back to its box centre (4, 7) in both conventions
+    by_index = torch.tensor([[3.0, 2.0], [0.5, 1.5], [4.0, 7.0]])
+    by_centre = torch.tensor([[3.5, 2.5], [1.0, 2.0], [4.0, 7.0]])
+    assert torch.allclose(mask_centres_of_mass(masks, boxes), by_index)
+    assert torch.allclose(mask_centres_of_mass(masks, boxes, pixel_offset=0.5), by_centre)
 
 
 def test_soft_mask_iou_by_hand():

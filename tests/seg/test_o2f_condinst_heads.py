@@ -21,8 +21,10 @@ TRAIN_CFG = dict(assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8,
 L_BOX = [16.0, 16.0, 112.0, 112.0]
 
 # Candidate points of the L-shaped object worked out by hand. Its mask's centre of mass is
-# (340/7, 556/7) = (48.57, 79.43) (see test_mask_geometry.py); a point at ((j + .5) s, (i + .5) s)
-# is a candidate if strictly inside centre +- 1.5 s, clipped to the box (16, 16, 112, 112):
+# (340/7, 556/7) = (48.57, 79.43) with pixel centres at index + 0.5, (48.07, 78.93) at the pixel
+# index (the authors' default; see test_mask_geometry.py); a point at ((j + .5) s, (i + .5) s) is
+# a candidate if strictly inside centre +- 1.5 s, clipped to the box (16, 16, 112, 112), which
+# gives the same points for both centres (bounds below for (48.57, 79.43)):
 #   s=8:  x in (36.57, 60.57) -> 44, 52, 60;    y in (67.43, 91.43) -> 68, 76, 84
 #   s=16: x in (24.57, 72.57) -> 40, 56, 72;    y in (55.43, 103.43) -> 56, 72, 88
 #   s=32: x in (16, 96.57) -> 48, 80;           y in (31.43, 112) -> 48, 80
@@ -86,16 +88,23 @@ def labelled_points(head: O2FCondInstBboxHead, mask_quality_fn=None) -> Instance
     return info
 
 
-def test_candidates_are_centred_at_the_mask_centre_of_mass():
-    head = make_bbox_head()
+@pytest.mark.parametrize('half_pixel, centre', [(False, [340 / 7 - 0.5, 556 / 7 - 0.5]),
+                                                 (True, [340 / 7, 556 / 7])])
+def test_candidates_are_centred_at_the_mask_centre_of_mass(half_pixel, centre):
+    head = make_bbox_head(mask_centre_half_pixel=half_pixel)
     gt = l_shape_gt()
     centres = head.gt_centres(gt)
-    assert torch.allclose(centres, torch.tensor([[340 / 7, 556 / 7]]), atol=1e-4)
+    assert torch.allclose(centres, torch.tensor([centre]), atol=1e-4)
     points = torch.cat(head.prior_generator.grid_priors(
         [(SIZE // s,) * 2 for s in STRIDES], device='cpu'))
     strides = torch.cat([torch.full(((SIZE // s) ** 2,), float(s)) for s in STRIDES])
     candidates = head.assigner.candidate_mask(points, strides, gt.bboxes, centres)[0]
     assert as_point_sets(points[candidates], strides[candidates]) == MASK_CENTRE_CANDIDATES
+
+
+def test_mask_centres_default_to_the_authors_pixel_index():
+    centre = make_bbox_head().gt_centres(l_shape_gt())
+    assert torch.allclose(centre, torch.tensor([[340 / 7 - 0.5, 556 / 7 - 0.5]]), atol=1e-4)
 
 
 def test_polygon_masks_give_the_same_centre():
@@ -104,7 +113,7 @@ def test_polygon_masks_give_the_same_centre():
     gt = InstanceData(bboxes=torch.tensor([L_BOX]), labels=torch.tensor([1]),
                       masks=PolygonMasks([[polygon]], SIZE, SIZE))
     centre = make_bbox_head().gt_centres(gt)
-    assert torch.allclose(centre, torch.tensor([[340 / 7, 556 / 7]]), atol=0.6)
+    assert torch.allclose(centre, torch.tensor([[340 / 7 - 0.5, 556 / 7 - 0.5]]), atol=0.6)
 
 
 def test_positives_lie_around_the_mask_centre_not_the_box_centre():
@@ -224,3 +233,105 @@ def test_candidate_mask_iou_is_chunked_without_changing_the_result():
     chunked = head.candidate_mask_iou(mask_feat, candidates, masks)
     assert whole.shape == (2, 11) and torch.allclose(whole, chunked)
     assert (whole > 0).all() and (whole <= 1).all()  # soft IoU: never exactly 0
+
+
+def dice_example():
+    """One 8x8 object and two anchors predicting it: a good and a poor mask."""
+    gt_mask = np.zeros((1, 8, 8), np.uint8)
+    gt_mask[0, :, :4] = 1  # left half: stride-4 targets (pixels 2 and 6) [[1, 0], [1, 0]]
+    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 4.0, 8.0]]), labels=torch.tensor([0]),
+                      masks=BitmapMasks(gt_mask, 8, 8))
+    probs = torch.tensor([[[0.9, 0.1], [0.9, 0.1]], [[0.5, 0.5], [0.5, 0.5]]])
+    info = InstanceData(pos_assigned_gt_inds=torch.tensor([0, 0]),
+                        certain=torch.tensor([True, False]),
+                        soft_targets=torch.tensor([1.0, 0.5]),
+                        assign_weights=torch.tensor([1.0, 0.4]),
+                        scores=torch.zeros(2, 1), centernesses=torch.zeros(2, 1))
+    return [torch.logit(probs)], [gt], [{}], [info]
+
+
+def test_default_dice_weighting_is_the_authors_plain_mean():
+    # dice: good 1 - 3.6 / 3.64, poor 1/3 (see test_dice_is_weighted_per_anchor); the authors
+    # average every labelled anchor alike: (0.010989 + 0.333333) / 2 = 0.172161
+    loss = make_mask_head().loss_by_feat(*dice_example())['loss_mask']
+    assert loss.item() == pytest.approx((1 - 3.6 / 3.64 + 1 / 3) / 2, rel=1e-4)
+
+
+def make_semantic_head() -> O2FCondInstMaskHead:
+    head = make_mask_head(
+        num_classes=3, semantic_channels=4,
+        loss_semantic=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                           loss_weight=1.0))
+    head.init_weights()
+    return head.eval()  # BN on running statistics: the same logits twice
+
+
+def two_overlapping_masks() -> InstanceData:
+    masks = np.zeros((2, 32, 32), np.uint8)
+    masks[0, :, 0:16] = 1     # label 1: the left half, 512 px
+    masks[1, 8:24, 8:24] = 1  # label 2: a 16-px square, 256 px, on top of it
+    return InstanceData(labels=torch.tensor([1, 2]), masks=BitmapMasks(masks, 32, 32),
+                        bboxes=torch.tensor([[0.0, 0.0, 16.0, 32.0], [8.0, 8.0, 24.0, 24.0]]))
+
+
+def test_semantic_targets_take_the_smallest_covering_mask():
+    # samples at pixels 4, 12, 20, 28 of each axis; background is class 3
+    # column 4: only the half (1); column 12: the square on rows 12 and 20 (2), else the half;
+    # column 20: the square on rows 12 and 20, else background; column 28: background
+    targets = make_semantic_head().semantic_targets(two_overlapping_masks(), 4, 4)
+    assert targets.tolist() == [[1, 1, 3, 3], [1, 2, 2, 3], [1, 2, 2, 3], [1, 1, 3, 3]]
+    empty = InstanceData(labels=torch.zeros(0, dtype=torch.long),
+                         masks=BitmapMasks(np.zeros((0, 32, 32), np.uint8), 32, 32))
+    assert (make_semantic_head().semantic_targets(empty, 4, 4) == 3).all()
+
+
+def test_semantic_loss_is_a_focal_sum_over_foreground_samples():
+    from torchvision.ops import sigmoid_focal_loss
+
+    head = make_semantic_head()
+    torch.manual_seed(0)
+    p3 = torch.randn(1, 8, 4, 4)
+    loss = head.semantic_loss(p3, [two_overlapping_masks()])
+    logits = head.semantic_pred(head.semantic_convs(p3))[0].permute(1, 2, 0)  # (4, 4, 3)
+    targets = torch.tensor([[1, 1, 3, 3], [1, 2, 2, 3], [1, 2, 2, 3], [1, 1, 3, 3]])
+    one_hot = torch.nn.functional.one_hot(targets, 4)[..., :3].float()
+    # torchvision's focal loss (an independent implementation), over the 10 foreground samples
+    expected = sigmoid_focal_loss(logits, one_hot, alpha=0.25, gamma=2.0, reduction='sum') / 10
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_semantic_branch_needs_num_classes():
+    with pytest.raises(ValueError, match='num_classes'):
+        make_mask_head(loss_semantic=dict(type='FocalLoss', use_sigmoid=True))
+
+
+def test_poto_with_mask_iou_matching_ranks_by_score_and_mask_iou_inside_the_candidates():
+    head = O2FCondInstBboxHead(
+        num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1, strides=list(STRIDES),
+        norm_cfg=None, norm_on_bbox=True, centerness_on_reg=True, conv_bias=True,
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=False),
+        train_cfg=ConfigDict(assigner=dict(type='POTOAssigner', alpha=0.8, center_radius=1.5)))
+    head.init_weights()
+    cls_scores, bbox_preds, centernesses, param_preds = crafted_outputs(head)
+    # stride-8 candidate (44, 68) (index 8 * 16 + 5) is confident: p = sigmoid(5)^2 = 0.9867;
+    # elsewhere p = 0.25
+    cls_scores[0][0, 1].view(-1)[133] = 5.0
+    centernesses[0][0, 0].view(-1)[133] = 5.0
+    seen = {}
+
+    def fake_mask_iou(img_id, candidates, gt_instances):
+        # mask IoU 0.5 at (52, 76), 0.45 at (44, 68), 0.1 elsewhere
+        seen['points'] = as_point_sets(candidates.points, candidates.strides)
+        at = [(candidates.points == torch.tensor(xy)).all(1) & (candidates.strides == 8)
+              for xy in ([52.0, 76.0], [44.0, 68.0])]
+        iou = torch.where(at[0], 0.5, torch.where(at[1], 0.45, 0.1))
+        return iou[None].expand(len(gt_instances), -1)
+
+    metas = [dict(img_shape=(SIZE, SIZE), batch_input_shape=(SIZE, SIZE))]
+    head.loss_by_feat(cls_scores, bbox_preds, centernesses, param_preds, [l_shape_gt()], metas,
+                      mask_quality_fn=fake_mask_iou)
+    (info,) = head.get_positive_infos()
+    assert seen['points'] == MASK_CENTRE_CANDIDATES
+    # p^0.2 * IoU^0.8: (44, 68) 0.9973 * 0.45^0.8 = 0.527 beats (52, 76) 0.758 * 0.5^0.8 = 0.435
+    # (the mask IoU alone would pick (52, 76))
+    assert info.points.tolist() == [[44.0, 68.0]] and info.certain.all()

@@ -84,6 +84,25 @@ def test_nms_switch_applies_box_nms(tiny_model_cfg, build_model, monkeypatch):
     assert len(sample.pred_instances.masks) == len(sample.pred_instances)
 
 
+SEMANTIC = dict(loss_semantic=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                   loss_weight=1.0), num_classes=3, semantic_channels=8)
+
+
+@pytest.mark.parametrize('mask_iou_matching', [False, True])
+def test_semantic_loss_trains_the_shared_features(tiny_model_cfg, build_model,
+                                                  mask_iou_matching):
+    tiny_model_cfg['mask_iou_matching'] = mask_iou_matching
+    tiny_model_cfg['mask_head'].update(SEMANTIC)
+    model = build_model(tiny_model_cfg)
+    model.train()
+    losses = model(**loss_batch(model), mode='loss')
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_mask', 'loss_sem'}
+    assert torch.isfinite(losses['loss_sem']) and losses['loss_sem'] > 0
+    losses['loss_sem'].backward()
+    assert model.mask_head.semantic_pred.weight.grad.abs().sum() > 0
+    assert model.neck.fpn_convs[0].conv.weight.grad.abs().sum() > 0  # P3 gets its gradient
+
+
 def test_mask_iou_matching_trains_and_runs_the_mask_branch_once(tiny_model_cfg, build_model):
     tiny_model_cfg['mask_iou_matching'] = True
     model = build_model(tiny_model_cfg)

@@ -172,6 +172,14 @@ class O2FAssigner:
         if ranking not in RANKINGS:
             raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
         self.ranking = ranking
+        # Values come from configs and --cfg-options: refuse strings, bools and NaN up front.
+        for name, value in (("num_ambiguous", num_ambiguous), ("alpha", alpha),
+                            ("center_radius", center_radius),
+                            ("ambiguous_weight", ambiguous_weight)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+                raise ValueError(f"{name} must be a number, got {value!r}")
+        if isinstance(num_ambiguous, float) and not num_ambiguous.is_integer():
+            raise ValueError(f"num_ambiguous must be a whole number, got {num_ambiguous}")
         if num_ambiguous < 0:
             raise ValueError(f"num_ambiguous must be >= 0, got {num_ambiguous}")
         if not 0.0 <= alpha <= 1.0:

@@ -13,7 +13,8 @@ __all__ = ["InferenceError", "detect_to_odgt"]
 
 
 class InferenceError(Exception):
-    """A user error in model mode (bad config or checkpoint path); printed as one line."""
+    """A user error in model mode (bad config, a missing/broken checkpoint or one of another
+    model); printed as one line."""
 
 
 def _annotation_path(cfg) -> str:
@@ -26,7 +27,9 @@ def _annotation_path(cfg) -> str:
 
 
 def detect_to_odgt(config: str, checkpoint: str, out_path: str,
-                   cfg_options: list[str] | None = None, box_decimals: int = 2) -> str:
+                   cfg_options: list[str] | None = None, box_decimals: int = 2,
+                   other_outputs: dict[str, str] | None = None,
+                   allow_partial: bool = False) -> str:
     """Run ``config`` with ``checkpoint`` over its test dataloader and write ``out_path``.
 
     The device is mmengine's choice (CUDA when available, else CPU). Predictions are in
@@ -38,12 +41,18 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
         out_path (str): The detections ``.odgt`` to write.
         cfg_options (list[str], optional): ``KEY=VALUE`` overrides, as ``--cfg-options``.
         box_decimals (int): Rounding of the written box coordinates.
+        other_outputs (dict[str, str], optional): ``{flag: path}`` of files the caller writes
+            afterwards (e.g. ``{"--json": "m.json"}``), checked like ``out_path`` before
+            inference.
+        allow_partial (bool): Accept a checkpoint that does not cover the model (otherwise it
+            is refused: no detections from the wrong model).
 
     Returns:
         str: The test annotation file named by the config (``data_root`` + ``ann_file``).
 
     Raises:
-        InferenceError: Missing files, a config that is not a crowd config, bad options.
+        InferenceError: Missing files, a config that is not a crowd config, bad options, an
+            output that is a folder or the same file as an input (config, checkpoint, gt).
     """
     # Path mistakes are reported before the (slow) torch/mmdet imports.
     if not osp.isfile(config):
@@ -54,6 +63,7 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
     import torch
     from mmengine.runner import Runner
 
+    from o2f_core.io import UnsafeOutputError, check_output_path
     from o2f_det.cli_common import CliError, default_work_dir, load_task_config, parse_cfg_options
 
     from .evaluation import detection_record, write_odgt
@@ -66,9 +76,24 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
         cfg.work_dir = default_work_dir(config)
     cfg.load_from = None  # loaded explicitly below; the Runner would only load it in test()
     gt_path = _annotation_path(cfg)
+    inputs = [config, checkpoint, gt_path]
+    try:  # before inference: never run for minutes, then overwrite an input
+        for what, path in [("--dt", out_path), *(other_outputs or {}).items()]:
+            check_output_path(path, inputs, what)
+    except UnsafeOutputError as error:
+        raise InferenceError(str(error)) from None
 
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict, load_local_checkpoint
+
+    try:  # a broken file is reported before the (slow) model build
+        loaded = load_local_checkpoint(checkpoint, map_location="cpu")
+    except CheckpointError as error:
+        raise InferenceError(str(error)) from None
     runner = Runner.from_cfg(cfg)
-    runner.load_checkpoint(checkpoint, map_location="cpu")
+    try:
+        load_checkpoint_strict(runner.model, checkpoint, allow_partial, checkpoint=loaded)
+    except CheckpointError as error:
+        raise InferenceError(str(error)) from None
     dataloader = runner.build_dataloader(cfg.test_dataloader)
     model = runner.model
     model.eval()
@@ -81,6 +106,9 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
                 records.append(detection_record(
                     sample.img_id, height, width, pred.bboxes.cpu().numpy(),
                     pred.scores.cpu().numpy(), box_decimals))
-    write_odgt(out_path, records)
+    try:
+        write_odgt(out_path, records, inputs, "--dt")
+    except UnsafeOutputError as error:  # the path changed during inference
+        raise InferenceError(str(error)) from None
     print(f"{len(records)} images' detections written to {os.fspath(out_path)}")
     return gt_path

@@ -23,6 +23,9 @@ TASKS = ('det', 'seg', 'crowd')
 TASK_KEY = 'o2f_task'
 # Pretrained-weight probe: long enough for a reachable server, short enough not to stall start-up.
 PRETRAINED_PROBE_TIMEOUT_S = 3.0
+# `--cfg-options +key=value` adds a key the config does not have; without `+` unknown keys (typos
+# such as `trian_cfg.max_epochs=5`) are refused.
+NEW_KEY_PREFIX = '+'
 
 
 class CliError(Exception):
@@ -87,11 +90,118 @@ def load_task_config(config_path: str, task: str, cfg_options: dict | None = Non
                        f'{TASK_KEY} = {task!r} ({found_txt}); use tools/train.py '
                        f"{found if found in TASKS else '<task>'} or a configs/{task}/ config")
     if cfg_options:
+        cfg_options = check_cfg_option_keys(cfg, cfg_options, config_path)
         try:
             cfg.merge_from_dict(cfg_options)
         except Exception as err:
             raise CliError(f'bad --cfg-options for {config_path}: {err}') from err
     return cfg
+
+
+def _config_items(node):
+    if isinstance(node, dict):
+        return node
+    return dict(node.items())  # mmengine.Config
+
+
+def check_cfg_option_keys(cfg, cfg_options: dict, config_path: str = 'the config') -> dict:
+    """Refuse ``--cfg-options`` keys that the config does not have (typos such as ``trian_cfg``).
+
+    A genuinely new key is written ``+key=value``: the ``+`` is dropped and the key is accepted.
+    List items are addressed by index (``train_pipeline.2.scale``). Arguments of mmengine's
+    ``Runner`` (``work_dir``, ``randomness``, ...) are known top-level keys.
+
+    Returns:
+        dict: the options with the ``+`` markers removed.
+
+    Raises:
+        CliError: one line naming the unknown part of the key and the closest existing keys.
+    """
+    import difflib
+    import inspect
+
+    from mmengine.runner import Runner
+
+    # Top-level keys mmengine's Runner reads (work_dir, randomness, ...) are known keys even
+    # when the config leaves them at their defaults.
+    runner_keys = set(inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'}
+    merged = {}
+    for key, value in cfg_options.items():
+        if key.startswith(NEW_KEY_PREFIX):
+            merged[key[len(NEW_KEY_PREFIX):]] = value
+            continue
+        node = _config_items(cfg)
+        parts = key.split('.')
+        if parts[0] in runner_keys and parts[0] not in node:
+            merged[key] = value
+            continue
+        for depth, part in enumerate(parts):
+            here = '.'.join(parts[:depth + 1])
+            if isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+                continue
+            if isinstance(node, dict):
+                close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
+                hint = f" (did you mean {'.'.join(parts[:depth] + close)!r}?)" if close else ''
+                what = f'{config_path} has no key {here!r}{hint}'
+            elif isinstance(node, list | tuple):
+                what = (f'{".".join(parts[:depth])} of {config_path} is a list of {len(node)} '
+                        f'items, {part!r} is not an index of it')
+            else:
+                what = f'{".".join(parts[:depth])} of {config_path} is {node!r}, not a dict'
+            raise CliError(f'unknown --cfg-options key {key!r}: {what}; to add a new key, '
+                           f'write {NEW_KEY_PREFIX}{key}=VALUE')
+        merged[key] = value
+    return merged
+
+
+def _leaf_paths(node, path: str = ''):
+    """Yield ``(dotted path, value)`` of every entry of a nested dict/list config."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(
+        node, list | tuple) else ()
+    for key, value in items:
+        child = f'{path}.{key}' if path else str(key)
+        yield child, value
+        yield from _leaf_paths(value, child)
+
+
+def build_error_line(err: BaseException, cfg, what: str, cfg_options: dict | None = None) -> str:
+    """One line for an error raised while mmengine builds ``what`` (model, dataset, runner).
+
+    Names the config key: for an unknown registry ``type``, every key path whose ``type`` is it;
+    otherwise the ``--cfg-options`` key (or else the config key) whose name the message mentions.
+    The value checks themselves live in the constructors (e.g. ``O2FAssigner``), not here.
+    """
+    import re
+
+    text = ' '.join(str(err.args[0] if isinstance(err, KeyError) and err.args else err).split())
+    config_tree = _config_items(cfg)
+    unknown = re.search(r'(\S+) is not in the (\S+) registry', text)
+    if unknown:
+        name = unknown.group(1).strip('\'"`')
+        paths = [path[:-len('.type')] for path, value in _leaf_paths(config_tree)
+                 if path.endswith('.type') and value == name]
+        where = ', '.join(paths[:3]) if paths else 'the config'
+        return (f'unknown type {name!r} in {where} (not in the {unknown.group(2)} registry); '
+                'check the spelling, or add the module that registers it to custom_imports')
+    # mmengine prefixes "class `X` in path.py: " once per nesting level; keep the innermost class
+    classes = re.findall(r'class `(\w+)` in \S+: ', text)
+    text = re.sub(r'class `\w+` in \S+: ', '', text)
+    if isinstance(err, KeyError):  # str(KeyError) is quoted at every nesting level
+        text = text.strip('\'"')
+    if classes:
+        text = f'{classes[-1]}: {text}'
+    words = set(re.findall(r'\w+', text))
+    keys = [key.lstrip(NEW_KEY_PREFIX) for key in (cfg_options or {})]
+    named = [key for key in keys if key.split('.')[-1] in words]
+    if not named:
+        named = [path for path, _ in _leaf_paths(config_tree)
+                 if path.split('.')[-1] in words and not path.split('.')[-1].isdigit()][:2]
+    where = f" (config key {', '.join(named)})" if named else ''
+    return f'cannot build the {what}{where}: {type(err).__name__}: {text}'
 
 
 def iter_pretrained_init_cfgs(node, path: str = 'model'
@@ -229,7 +339,10 @@ def setup_launcher(cfg, launcher: str) -> None:
 
 
 def parse_cfg_options(values: list[str] | None) -> dict:
-    """Parse ``key=value`` pairs with mmengine's DictAction rules (lists, tuples, numbers)."""
+    """Parse ``key=value`` pairs with mmengine's DictAction rules (lists, tuples, numbers).
+
+    Keys keep a leading ``+`` (a new key); :func:`load_task_config` checks and strips it.
+    """
     from mmengine.config import DictAction
 
     if not values:

@@ -35,7 +35,8 @@ Output layout of :func:`write_synthetic_dataset` (all paths relative to ``out_di
     Images/val_000001.jpg ...            which is what mmdet's CrowdHumanDataset expects
     annotations/crowd_train.odgt         CrowdHuman annotations, one class (all shapes "person")
     annotations/crowd_val.odgt
-    meta.json                            the generation parameters (to detect stale data)
+    meta.json                            the generation parameters (to detect stale data) and
+                                         the generator's signature ``"o2f_owner"``, written last
 
 CrowdHuman conventions used here:
 
@@ -49,8 +50,18 @@ CrowdHuman conventions used here:
 Determinism: image ``i`` of a split draws from ``numpy.random.default_rng([seed, split, i])``,
 so a scene does not depend on how many other images are generated; PNG/JPEG are written without
 metadata and JSON with sorted keys, giving byte-identical output for the same arguments (with the
-same numpy/Pillow versions). Files are written into a temporary sibling directory that is moved
-into place at the end, so an interrupted run leaves no partial dataset.
+same numpy/Pillow versions).
+
+Safety (``o2f_core.io.staged_directory``): files are written into a staging sibling directory
+``.NAME.o2f-staging-PID-*`` that is moved into place only when complete, so an interrupted run
+leaves no partial dataset (Ctrl-C/SIGTERM remove the staging folder; one left by a SIGKILL is
+removed by the next run). An existing ``out_dir`` is replaced only when it is empty or was written
+by this generator (its ``meta.json`` carries ``"o2f_owner": "o2f_det.synthetic"``, or is the
+unsigned ``{"params", "stats"}`` of format version 1, and it holds nothing else than the layout
+above); ``/``, the home directory, the current directory, the o2f
+repository and their ancestors are refused outright. A request that cannot fit on the disk
+(:func:`estimate_dataset_bytes`) or asks for more than ``MAX_IMAGES`` images is refused before
+anything is written.
 """
 
 from __future__ import annotations
@@ -59,12 +70,13 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from o2f_core.io import OWNER_KEY, owns_directory, staged_directory
 
 __all__ = [
     "SHAPE_CLASSES",
@@ -72,6 +84,9 @@ __all__ = [
     "Scene",
     "generate_scene",
     "write_synthetic_dataset",
+    "estimate_dataset_bytes",
+    "read_meta",
+    "is_synthetic_dataset",
     "box_iou_xyxy",
     "polygon_area",
 ]
@@ -86,6 +101,20 @@ OCCLUDED_IGNORE = 0.8  # CrowdHuman extra.ignore=1 above this covered fraction
 MAX_IOU_ISOLATED = 0.5  # an isolated shape may overlap others, but not hide behind them
 FORMAT_VERSION = 1
 _SPLIT_IDS = {"train": 0, "val": 1}
+OWNER = "o2f_det.synthetic"  # the signature in meta.json that marks a directory as ours
+TOOL = "tools/make_synthetic.py"
+LAYOUT = ("train", "val", "annotations", "Images", "meta.json")  # top-level entries we write
+
+
+def _legacy_meta(meta: dict) -> bool:
+    """The meta.json of a dataset written before the signature existed (format version 1)."""
+    params = meta.get("params")
+    return set(meta) == {"params", "stats"} and isinstance(params, dict) and (
+        params.get("format_version") == 1)
+
+
+# About 35 h of generation at 160x160 on one core; more is a typo, not a dataset.
+MAX_IMAGES = 1_000_000
 
 
 @dataclass
@@ -415,6 +444,7 @@ def write_synthetic_dataset(
     max_objects: int = 14,
     ignore_size: float = 8.0,
     overwrite: bool = False,
+    what: str = "--out",
 ) -> dict:
     """Write a synthetic dataset in COCO and CrowdHuman formats (see the module docstring).
 
@@ -428,17 +458,22 @@ def write_synthetic_dataset(
         max_objects (int): cap on objects per image, >= 1.
         ignore_size (float): shapes with a longer side below this are CrowdHuman ignore
             regions (``tag="mask"``).
-        overwrite (bool): replace ``out_dir`` if it exists; otherwise an existing ``out_dir``
-            raises ``FileExistsError``.
+        overwrite (bool): replace ``out_dir`` when it is a dataset this generator wrote;
+            otherwise such a directory raises ``FileExistsError``. An empty ``out_dir`` is
+            always used; any other existing path is refused (``UnsafeOutputError``).
+        what (str): how the caller's user named ``out_dir``, for the error messages.
 
     Returns:
         dict: absolute paths (``root``, ``instances_train``, ``instances_val``, ``crowd_train``,
         ``crowd_val``, ``crowd_images``) and counts (``num_images``, ``num_objects``,
-        ``num_group_objects`` per split, and ``num_ignore`` for the crowd files).
+        ``num_group_objects`` per split, and ``num_ignore`` for the crowd files), and
+        ``old_tree_left``: None, or the folder holding the replaced dataset when it could not be
+        deleted (the new one is in place).
 
     Raises:
-        ValueError: an argument is out of range.
-        FileExistsError: ``out_dir`` exists and ``overwrite`` is False.
+        ValueError: an argument is out of range, too many images, or not enough disk space.
+        o2f_core.io.UnsafeOutputError (a ValueError): ``out_dir`` must not be replaced.
+        FileExistsError: ``out_dir`` is our dataset and ``overwrite`` is False.
     """
     height, width = (int(v) for v in image_size)
     checks = [
@@ -458,11 +493,12 @@ def write_synthetic_dataset(
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
-    out_dir = Path(out_dir).resolve()
-    if out_dir.exists() and not overwrite:
-        raise FileExistsError(
-            f"{out_dir} already exists; pass overwrite=True (--overwrite) to replace it"
+    if num_train + num_val > MAX_IMAGES:
+        raise ValueError(
+            f"num_train + num_val = {num_train + num_val:,} images is more than this generator "
+            f"makes (at most {MAX_IMAGES:,}); ask for fewer images"
         )
+    _check_free_space(Path(out_dir), num_train + num_val, height, width)
 
     params = {
         "format_version": FORMAT_VERSION,
@@ -478,10 +514,11 @@ def write_synthetic_dataset(
         {"id": i + 1, "name": name, "supercategory": "shape"}
         for i, name in enumerate(SHAPE_CLASSES[:num_classes])
     ]
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     stats = {}
-    try:
+    with staged_directory(out_dir, owner=OWNER, marker_file="meta.json", layout=LAYOUT,
+                          overwrite=overwrite, what=what, tool=TOOL,
+                          legacy=_legacy_meta) as staged:
+        staging = Path(staged.path)
         (staging / "annotations").mkdir()
         (staging / "Images").mkdir()
         for split, count in (("train", num_train), ("val", num_val)):
@@ -528,14 +565,10 @@ def write_synthetic_dataset(
                 "num_group_objects": num_group_objects,
                 "num_ignore": num_ignore,
             }
-        (staging / "meta.json").write_text(_dump_json({"params": params, "stats": stats}) + "\n")
-        os.chmod(staging, 0o755)  # mkdtemp creates 0700
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        # Written last: a directory with this signature is a complete dataset of ours.
+        meta = {OWNER_KEY: OWNER, "params": params, "stats": stats}
+        (staging / "meta.json").write_text(_dump_json(meta) + "\n")
+    out_dir = Path(staged.target)
 
     ann = out_dir / "annotations"
     return {
@@ -547,12 +580,53 @@ def write_synthetic_dataset(
         "crowd_images": str(out_dir / "Images"),
         "params": params,
         "stats": stats,
+        "old_tree_left": staged.old_tree_left,
     }
 
 
 def read_meta(out_dir: str | os.PathLike) -> dict | None:
-    """The ``meta.json`` of an existing dataset (``{"params", "stats"}``), or None if absent."""
-    path = Path(out_dir) / "meta.json"
-    if not path.is_file():
+    """The ``meta.json`` of a dataset this generator wrote (``{"params", "stats", ...}``), or
+    None when ``out_dir`` is not one (absent, foreign or broken ``meta.json``)."""
+    if not is_synthetic_dataset(out_dir):
         return None
-    return json.loads(path.read_text())
+    meta = json.loads((Path(out_dir) / "meta.json").read_text())
+    return meta if isinstance(meta.get("params"), dict) else None
+
+
+def is_synthetic_dataset(out_dir: str | os.PathLike) -> bool:
+    """True when ``out_dir`` is a directory written by :func:`write_synthetic_dataset`."""
+    return Path(out_dir).is_dir() and owns_directory(out_dir, OWNER, "meta.json", LAYOUT,
+                                                   _legacy_meta)
+
+
+def estimate_dataset_bytes(num_images: int, height: int, width: int) -> int:
+    """Disk space a dataset of ``num_images`` images of ``height`` x ``width`` needs, from above.
+
+    Measured on this generator (noisy scenes): PNG about 2.0 bytes per pixel, JPEG (quality 95,
+    no chroma subsampling) 0.75 to 1.8, annotations about 3.2 KB per image. The estimate takes
+    2.5 and 1.25 bytes per pixel plus headers, each file rounded up to 4 KiB blocks.
+    """
+
+    def on_disk(size: float) -> int:
+        return -(-int(size) // 4096) * 4096
+
+    pixels = height * width
+    per_image = on_disk(2.5 * pixels + 1024) + on_disk(1.25 * pixels + 2048) + 4096
+    return num_images * per_image
+
+
+def _check_free_space(out_dir: Path, num_images: int, height: int, width: int) -> None:
+    """Refuse (ValueError) a dataset that cannot fit on the disk holding ``out_dir``."""
+    probe = out_dir.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:  # unknown: the write itself will tell
+        return
+    needed = estimate_dataset_bytes(num_images, height, width)
+    if needed > free:
+        raise ValueError(
+            f"{num_images:,} images of {height}x{width} need about {needed / 2**30:.1f} GiB, but "
+            f"{probe} has {free / 2**30:.1f} GiB free; ask for fewer or smaller images"
+        )

@@ -5,6 +5,9 @@
 loop twice, then prints one table (like the paper's Table 5) with every metric the evaluator
 returns: COCO AP/AP50/AP75/APs/m/l/AR@100 for det, bbox + segm for seg, the crowd metrics for
 crowd.
+
+The checkpoint must cover the model (:func:`o2f_core.engine.load_checkpoint_strict`): another
+model's weights are refused with one line unless ``--allow-partial`` is given.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from o2f_det.cli_common import (
     CliError,
     OneLineArgumentParser,
+    build_error_line,
     check_task,
     default_work_dir,
     exit_on_cli_error,
@@ -28,6 +32,7 @@ from o2f_det.cli_common import (
     parse_cfg_options,
     setup_launcher,
 )
+from o2f_det.data_checks import check_config_data
 
 # (row label, test_cfg.with_nms, key in the --out pickle)
 NMS_SETTINGS = (('w/o NMS', False, 'without_nms'), ('w/ NMS', True, 'with_nms'))
@@ -43,8 +48,13 @@ def build_parser(task: str) -> OneLineArgumentParser:
                         help='write the predictions of both settings to this pickle: '
                         "{'without_nms': [...], 'with_nms': [...]}, one dict per image")
     parser.add_argument('--work-dir', help='where logs go (default: ./work_dirs/<config name>)')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='evaluate even when the checkpoint does not cover the model '
+                        '(missing/unexpected keys, shape mismatches); prints what was not loaded. '
+                        'Without it such a checkpoint is refused')
     parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
-                        help='override config keys')
+                        help='override config keys; add a key the config does not have with '
+                        '+KEY=VALUE')
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                         help='pytorch: distributed evaluation under torchrun')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0,
@@ -85,6 +95,20 @@ def format_table(rows: Sequence[tuple[str, dict]]) -> str:
     return '\n'.join(lines)
 
 
+def _annotation_files(cfg) -> list[str]:
+    """The test set's annotation files (dataset and evaluator), inputs that --out must not be."""
+    files = []
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    if isinstance(dataset.get('ann_file'), str):
+        root = dataset.get('data_root') or ''
+        files.append(osp.join(root, dataset['ann_file']))
+    evaluators = cfg.get('test_evaluator') or []
+    for evaluator in evaluators if isinstance(evaluators, list | tuple) else [evaluators]:
+        if isinstance(evaluator, dict) and isinstance(evaluator.get('ann_file'), str):
+            files.append(evaluator['ann_file'])
+    return files
+
+
 def _nms_switch_heads(model) -> list:
     return [module for module in model.modules() if hasattr(module, 'set_with_nms')]
 
@@ -95,15 +119,30 @@ def run(argv: list[str] | None, task: str) -> int:
     from mmengine.dist import get_rank
     from mmengine.runner import Runner
 
+    from o2f_core.engine import CheckpointError, load_checkpoint_strict, load_local_checkpoint
+    from o2f_core.io import UnsafeOutputError, atomic_output, check_output_path
+
     check_task(task, 'tools/test.py')
     args = build_parser(task).parse_args(argv)
-    cfg = load_task_config(args.config, task, parse_cfg_options(args.cfg_options))
+    cfg_options = parse_cfg_options(args.cfg_options)
+    cfg = load_task_config(args.config, task, cfg_options)
     if not osp.isfile(args.checkpoint):
         raise CliError(f'checkpoint not found: {args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise CliError(f'--out must name a .pkl file, got {args.out}')
+    inputs = [args.config, args.checkpoint, *_annotation_files(cfg)]
+    if args.out is not None:
+        try:
+            check_output_path(args.out, inputs, '--out')
+        except UnsafeOutputError as err:
+            raise CliError(str(err)) from None
+    try:  # a broken file is reported before the (slow) model build
+        checkpoint = load_local_checkpoint(args.checkpoint, map_location='cpu')
+    except CheckpointError as err:
+        raise CliError(str(err)) from None
+    check_config_data(cfg, ('test_dataloader',))
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded strictly below, not by mmengine's non-strict loader
     cfg.resume = False
     # The weights come from the checkpoint: skip ImageNet downloads entirely.
     for parent, _path, _ckpt in list(iter_pretrained_init_cfgs(cfg.get('model'))):
@@ -122,7 +161,16 @@ def run(argv: list[str] | None, task: str) -> int:
         cfg.test_evaluator = evaluators
 
     try:
-        runner = Runner.from_cfg(cfg)
+        try:
+            runner = Runner.from_cfg(cfg)
+        except (KeyError, TypeError, ValueError, AssertionError) as err:
+            raise CliError(build_error_line(err, cfg, 'model', cfg_options)) from err
+        try:
+            load_checkpoint_strict(runner.model, args.checkpoint, args.allow_partial,
+                                   checkpoint=checkpoint)
+        except CheckpointError as err:
+            raise CliError(str(err)) from None
+        runner._has_loaded = True  # noqa: SLF001 - Runner.test() would otherwise load_or_resume
         heads = _nms_switch_heads(runner.model)
         if not heads:
             raise CliError(f'{args.config}: no head with an NMS switch (test_cfg.with_nms); '
@@ -138,11 +186,10 @@ def run(argv: list[str] | None, task: str) -> int:
                     predictions[out_key] = pickle.load(file)
         if get_rank() == 0:
             print(format_table(rows), flush=True)
-            if args.out is not None:
-                partial = osp.join(dump_dir, 'combined.pkl')
-                with open(partial, 'wb') as file:
+            if args.out is not None:  # atomic: no half-written output on failure
+                with atomic_output(args.out, inputs, '--out') as partial, \
+                        open(partial, 'wb') as file:
                     pickle.dump(predictions, file)
-                os.replace(partial, args.out)  # atomic: no half-written output on failure
     finally:
         if dump_dir is not None:
             shutil.rmtree(dump_dir, ignore_errors=True)

@@ -3,16 +3,23 @@
 ``o2f_det.train.main``, ``o2f_seg.train.main`` and ``o2f_crowd.train.main`` are one-liners calling
 :func:`run` with their task; ``tools/train.py {det,seg,crowd} CONFIG`` dispatches to them.
 The device is chosen by mmengine (CUDA when present, CPU otherwise).
+
+Safety, the same for every task: the data files are checked before the model is built
+(:mod:`o2f_det.data_checks`), errors while building the model/dataset are one line naming the
+config key, an empty training set after ``filter_cfg`` is one line, and ``O2FFiniteLossHook``
+stops training at the first non-finite loss (exit code 1) before any NaN checkpoint is saved.
 """
 
 from __future__ import annotations
 
 import argparse
 import os.path as osp
+import sys
 
 from o2f_det.cli_common import (
     CliError,
     OneLineArgumentParser,
+    build_error_line,
     check_task,
     default_work_dir,
     drop_unavailable_pretrained,
@@ -21,6 +28,11 @@ from o2f_det.cli_common import (
     parse_cfg_options,
     setup_launcher,
 )
+from o2f_det.data_checks import check_config_data
+
+FINITE_LOSS_HOOK = 'O2FFiniteLossHook'
+# Exit code of a run stopped by a non-finite loss (2 is kept for command-line/config errors).
+NON_FINITE_EXIT = 1
 
 
 def build_parser(task: str) -> OneLineArgumentParser:
@@ -36,7 +48,9 @@ def build_parser(task: str) -> OneLineArgumentParser:
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision training (AmpOptimWrapper; needs a CUDA GPU)')
     parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
-                        help='override config keys, e.g. train_cfg.max_epochs=1')
+                        help='override config keys, e.g. train_cfg.max_epochs=1; a key the '
+                        'config does not have is refused (typo guard): add a new key with '
+                        '+KEY=VALUE')
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                         help='pytorch: distributed training under torchrun (gloo on CPU, '
                         'nccl on GPU)')
@@ -63,7 +77,8 @@ def build_runner(argv: list[str] | None, task: str):
 
     check_task(task, 'tools/train.py')
     args = build_parser(task).parse_args(argv)
-    cfg = load_task_config(args.config, task, parse_cfg_options(args.cfg_options))
+    cfg_options = parse_cfg_options(args.cfg_options)
+    cfg = load_task_config(args.config, task, cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
 
     if args.amp:
@@ -75,26 +90,83 @@ def build_runner(argv: list[str] | None, task: str):
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
+        # mmengine's auto-resume (its find_latest_checkpoint reads the work dir's
+        # last_checkpoint) silently starts over when there is none: say so.
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            print(f'no checkpoint in {cfg.work_dir}: training starts from scratch',
+                  file=sys.stderr, flush=True)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise CliError(f'--resume checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = args.resume
 
+    add_finite_loss_hook(cfg)
+    check_config_data(cfg, ('train_dataloader', 'val_dataloader'))
     setup_launcher(cfg, args.launcher)
     drop_unavailable_pretrained(cfg)
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+    except (KeyError, TypeError, ValueError, AssertionError) as err:
+        raise CliError(build_error_line(err, cfg, 'model', cfg_options)) from err
+    runner.o2f_cfg_options = cfg_options
+    return runner
+
+
+def add_finite_loss_hook(cfg) -> None:
+    """Add :class:`o2f_core.engine.O2FFiniteLossHook` to ``custom_hooks`` (once)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(hook, dict) and hook.get('type') == FINITE_LOSS_HOOK for hook in hooks):
+        hooks.append(dict(type=FINITE_LOSS_HOOK))
+    cfg.custom_hooks = hooks
+
+
+def build_train_loop(runner) -> None:
+    """Build the train loop (dataset, sampler) before training, turning data errors into one line.
+
+    Raises:
+        CliError: no image left after ``filter_cfg``, an unknown ``type`` in the data pipeline,
+            a malformed annotation record.
+    """
+    cfg = runner.cfg
+    try:
+        runner.train_loop  # noqa: B018 - the property builds the loop, its dataloader and dataset
+    except ValueError as err:
+        if 'need at least one array to concatenate' in str(err):  # BaseDataset._serialize_data
+            dataset = cfg.train_dataloader.dataset
+            while 'dataset' in dataset and 'filter_cfg' not in dataset:
+                dataset = dataset.dataset
+            raise CliError(
+                f"no training image left after filter_cfg={dict(dataset.get('filter_cfg') or {})}"
+                f" of {osp.join(dataset.get('data_root') or '', dataset.get('ann_file') or '')}"
+                ": no image has an object of the config's classes; "
+                'check metainfo.classes and the annotations, or keep images without objects with '
+                '--cfg-options train_dataloader.dataset.filter_cfg.filter_empty_gt=False'
+            ) from err
+        raise CliError(build_error_line(err, cfg, 'training data',
+                                        getattr(runner, 'o2f_cfg_options', None))) from err
+    except (KeyError, TypeError, AssertionError) as err:
+        raise CliError(build_error_line(err, cfg, 'training data',
+                                        getattr(runner, 'o2f_cfg_options', None))) from err
 
 
 @exit_on_cli_error
 def run(argv: list[str] | None, task: str) -> int:
     """Train ``task`` from the command line ``argv``; returns the process exit code."""
+    from o2f_core.engine import NonFiniteLossError
+
     runner = build_runner(argv, task)
-    runner.train()
+    build_train_loop(runner)
+    try:
+        runner.train()
+    except NonFiniteLossError as err:
+        print(str(err), file=sys.stderr, flush=True)
+        return NON_FINITE_EXIT
     return 0

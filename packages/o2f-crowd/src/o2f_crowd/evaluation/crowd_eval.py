@@ -43,6 +43,11 @@ Decisions where the reference is silent (tested in ``tests/crowd``):
 Speed: only clipping, sorting and the IoU > 0.5 pairs are computed image by image; the greedy
 matching, the JI matchings and all counts run on flat arrays of every image at once
 (:mod:`.matching`), so the cost per image is a few array operations.
+
+Memory: detection x person (and box x ignore-region) arrays are built for at most
+:data:`PAIR_CHUNK_ELEMENTS` pairs at a time, in row blocks whose results are concatenated in
+row-major order, so the numbers are those of one dense pass and one image with 300k detections
+and 1,000 persons needs no 2.2 GiB array.
 """
 
 from __future__ import annotations
@@ -87,6 +92,16 @@ MR_REFERENCE_FPPI = np.array(
     [0.0100, 0.0178, 0.0316, 0.0562, 0.1000, 0.1778, 0.3162, 0.5623, 1.0000])
 # 0.1 * i in float64, as the reference computes them (the third is 0.30000000000000004).
 JI_SCORE_THRESHOLDS = tuple(0.1 * i for i in range(10))
+# Pairs per block of the detection x person and box x region arrays: 2**21 float64 elements are
+# 16 MiB per temporary, a handful of which are alive at once.
+PAIR_CHUNK_ELEMENTS = 1 << 21
+
+
+def _row_blocks(num_rows: int, num_cols: int, chunk_elements: int | None):
+    """Slices of at least one row covering ``range(num_rows)``, each <= ``chunk_elements`` pairs."""
+    chunk_elements = PAIR_CHUNK_ELEMENTS if chunk_elements is None else chunk_elements
+    step = max(1, chunk_elements // max(num_cols, 1))
+    return [slice(start, min(start + step, num_rows)) for start in range(0, num_rows, step)]
 
 
 def clip_boxes(boxes: np.ndarray, height: float, width: float) -> np.ndarray:
@@ -148,11 +163,15 @@ def pairwise_ioa(boxes_a: np.ndarray, boxes_b: np.ndarray) -> np.ndarray:
     return intersection / (area_a[:, None] + EPS)
 
 
-def _inside_any(boxes: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """(N,) bool: IoA of the box with some region strictly above 0.5."""
+def _inside_any(boxes: np.ndarray, regions: np.ndarray,
+                chunk_elements: int | None = None) -> np.ndarray:
+    """(N,) bool: IoA of the box with some region strictly above 0.5 (in bounded row blocks)."""
+    inside = np.zeros(len(boxes), dtype=bool)
     if len(boxes) == 0 or len(regions) == 0:
-        return np.zeros(len(boxes), dtype=bool)
-    return (pairwise_ioa(boxes, regions) > MATCH_THRESHOLD).any(axis=1)
+        return inside
+    for rows in _row_blocks(len(boxes), len(regions), chunk_elements):
+        inside[rows] = (pairwise_ioa(boxes[rows], regions) > MATCH_THRESHOLD).any(axis=1)
+    return inside
 
 
 def _as_images(records, parse, default_source: str):
@@ -192,21 +211,36 @@ def _image_geometry(gt: GtImage, dt: DtImage | None):
             _inside_any(boxes, ignores), _inside_any(persons, ignores))
 
 
-def eligible_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray):
+def eligible_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray, chunk_elements: int | None = None):
     """The pairs with IoU > 0.5, and their IoU, equal bit for bit to :func:`pairwise_iou`'s.
 
     Only pairs that overlap enough horizontally get the full formula: IoU > 0.5 needs
     inter > (area_a + area_b) / 3, and inter <= overlap_width * min(h_a, h_b) with
     area >= width * min(h_a, h_b), so overlap_width > (w_a + w_b) / 3 > 0.3 (w_a + w_b).
+    The (A, B) arrays are built for blocks of rows of at most ``chunk_elements`` pairs; each pair
+    is computed the same way in any block, so the result does not depend on the block size.
 
     Args:
         boxes_a (np.ndarray): (A, 4) xyxy.
         boxes_b (np.ndarray): (B, 4) xyxy.
+        chunk_elements (int, optional): Pairs per block; default :data:`PAIR_CHUNK_ELEMENTS`.
 
     Returns:
         tuple[np.ndarray, np.ndarray, np.ndarray]: row and column indices (row-major order) and
         IoU of the eligible pairs.
     """
+    blocks = _row_blocks(len(boxes_a), len(boxes_b), chunk_elements)
+    if len(blocks) <= 1:
+        return _eligible_pairs_block(boxes_a, boxes_b)
+    found = [_eligible_pairs_block(boxes_a[rows], boxes_b) for rows in blocks]
+    return (np.concatenate([rows_found + rows.start
+                            for rows, (rows_found, _, _) in zip(blocks, found, strict=True)]),
+            np.concatenate([cols for _, cols, _ in found]),
+            np.concatenate([iou for _, _, iou in found]))
+
+
+def _eligible_pairs_block(boxes_a: np.ndarray, boxes_b: np.ndarray):
+    """:func:`eligible_pairs` with one dense (A, B) pass."""
     width = np.minimum(boxes_a[:, None, 2], boxes_b[None, :, 2]) - np.maximum(
         boxes_a[:, None, 0], boxes_b[None, :, 0])
     width_sum = (boxes_a[:, 2] - boxes_a[:, 0])[:, None] + (boxes_b[:, 2] - boxes_b[:, 0])[None]

@@ -17,16 +17,17 @@ Decisions where the community reference is silent (see :mod:`.crowd_eval` for th
   none); the evaluator clips with the gt record's size, else the detection record's, else it
   raises.
 * Boxes must be 4 finite numbers with ``w, h >= 0`` (zero-size boxes are legal); scores must be
-  finite. The detection ``tag`` is not read: every detection is a person (one-class evaluation).
+  finite (``true``/``false`` are not numbers; an integer beyond float64 is not finite). The
+  detection ``tag`` is not read: every detection is a person (one-class evaluation).
 * Blank lines are skipped (line numbers still count them); IDs are unique strings within a file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -118,14 +119,36 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_finite_number(value) -> bool:
+    """A JSON number (not a boolean) that float64 holds finitely (a 400-digit integer does not)."""
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float64's range
+        return False
+
+
+def _short(value, limit: int = 60) -> str:
+    """``value`` as JSON, cut to ``limit`` characters (a huge integer is not printed whole)."""
+    if isinstance(value, list):
+        text = "[" + ", ".join(_short(v, limit) for v in value[:5]) + (
+            ", ...]" if len(value) > 5 else "]")
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        text = f"<a {len(str(abs(value)))}-digit integer>"
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _describe_bad_box(value) -> str | None:
     """Why ``value`` is not a valid [x, y, w, h] box, or None when it is valid."""
     if not isinstance(value, list) or len(value) != 4 or not all(_is_number(v) for v in value):
-        return f"is {json.dumps(value)[:60]}, not a list of 4 numbers"
-    if not all(np.isfinite(value)):
-        return f"is {json.dumps(value)} with a NaN or infinite value"
+        return f"is {_short(value)}, not a list of 4 numbers"
+    if not all(_is_finite_number(v) for v in value):
+        return f"is {_short(value)} with a NaN or infinite value (or beyond float64)"
     if value[2] < 0 or value[3] < 0:
-        return f"is {json.dumps(value)} with a negative width or height"
+        return f"is {_short(value)} with a negative width or height"
     return None
 
 
@@ -133,7 +156,10 @@ def _boxes_xywh_to_xyxy(raw_boxes: list, source: str, line: int, what: str, key:
     """Validate a list of [x, y, w, h] lists and convert it to an (N, 4) float64 xyxy array.
 
     The fast path converts the whole list at once; only when that fails (or the result is not a
-    finite, non-negative-size numeric array) are the boxes checked one by one to name the culprit.
+    finite, non-negative-size numeric array, or the list holds a boolean, which numpy would read
+    as 0 or 1) are the boxes checked one by one to name the culprit. Boxes that pass that check
+    (an integer beyond int64 but within float64) are converted number by number with ``float``,
+    which rounds as numpy's int64 -> float64 conversion does.
     """
     if not raw_boxes:
         return np.zeros((0, 4), dtype=np.float64)
@@ -145,6 +171,7 @@ def _boxes_xywh_to_xyxy(raw_boxes: list, source: str, line: int, what: str, key:
             and boxes.dtype.kind in "iuf"
             and bool(np.isfinite(boxes).all())
             and bool((boxes[:, 2:] >= 0).all())
+            and not any(type(v) is bool for box in raw_boxes for v in box)
         )
     except (ValueError, TypeError, OverflowError):
         valid = False
@@ -153,7 +180,7 @@ def _boxes_xywh_to_xyxy(raw_boxes: list, source: str, line: int, what: str, key:
             reason = _describe_bad_box(value)
             if reason is not None:
                 raise OdgtFormatError(source, line, f"{what} {index}: '{key}' {reason}", _BOX_FIX)
-        raise OdgtFormatError(source, line, f"{what}: invalid '{key}' values", _BOX_FIX)
+        boxes = np.array([[float(v) for v in box] for box in raw_boxes], dtype=np.float64)
     boxes = boxes.astype(np.float64)
     boxes[:, 2:] += boxes[:, :2]  # [x, y, w, h] -> [x1, y1, x2, y2], x2 = x + w (no +1)
     return boxes
@@ -173,9 +200,9 @@ def _image_size(record: dict, source: str, line: int) -> tuple[float | None, flo
     size = []
     for key in ("height", "width"):
         value = record.get(key)
-        if value is not None and not (_is_number(value) and np.isfinite(value) and value > 0):
+        if value is not None and not (_is_finite_number(value) and value > 0):
             raise OdgtFormatError(
-                source, line, f"'{key}' is {json.dumps(value)}, not a positive number",
+                source, line, f"'{key}' is {_short(value)}, not a positive number",
                 f"give the image {key} in pixels or leave the key out")
         size.append(value)
     return size[0], size[1]
@@ -266,15 +293,19 @@ def parse_dt_record(record: dict, source: str = "<dt records>", line: int = 0) -
     boxes = _boxes_xywh_to_xyxy(raw_boxes, source, line, f"image '{image_id}': detection", "box")
     try:
         scores = np.array(raw_scores) if raw_scores else np.zeros(0, dtype=np.float64)
-        valid = scores.ndim == 1 and scores.dtype.kind in "iuf" and bool(np.isfinite(scores).all())
+        valid = (scores.ndim == 1 and scores.dtype.kind in "iuf"
+                 and bool(np.isfinite(scores).all())
+                 and not any(type(s) is bool for s in raw_scores))
     except (ValueError, TypeError, OverflowError):
         valid = False
     if not valid:
-        index = next(i for i, s in enumerate(raw_scores) if not (_is_number(s) and np.isfinite(s)))
-        raise OdgtFormatError(
-            source, line,
-            f"image '{image_id}': detection {index} has score {json.dumps(raw_scores[index])}",
-            "scores must be finite numbers")
+        index = next((i for i, s in enumerate(raw_scores) if not _is_finite_number(s)), None)
+        if index is not None:
+            raise OdgtFormatError(
+                source, line,
+                f"image '{image_id}': detection {index} has score {_short(raw_scores[index])}",
+                "scores must be finite numbers")
+        scores = np.array([float(s) for s in raw_scores], dtype=np.float64)  # beyond int64
     return DtImage(image_id, height, width, boxes, scores.astype(np.float64), line, source)
 
 
@@ -303,6 +334,13 @@ def _json_line(source: str, line_number: int, line: bytes):
         raise OdgtFormatError(
             source, line_number, f"not valid JSON ({error.msg} at column {error.colno})",
             "write one JSON object per line") from None
+    except RecursionError:
+        raise OdgtFormatError(source, line_number, "JSON nested too deeply to read",
+                              "write one flat record per line (a box is a list of 4 numbers)"
+                              ) from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise OdgtFormatError(source, line_number, f"not valid JSON ({error})",
+                              "write one JSON object per line") from None
 
 
 def read_odgt_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
@@ -331,6 +369,8 @@ _TO_SPACES = bytes.maketrans(b"\x01\x02\x03\x04,[]", b"       ")
 # exponents): numpy would also accept "01", ".5", "1." or "+1", and exponents are rare here.
 _PLAIN_NUMBER = re.compile(rb"-?(?:0|1[01]*)(?:\.[01]+)?")
 _ONE_DIGIT = bytes.maketrans(b"123456789", b"111111111")
+# Spaces are removed before the structural check, so "3 0" would read as 30: refuse it here.
+_SPLIT_NUMBER = re.compile(rb"[0-9.eE+-] +[0-9.eE+-]")
 
 
 def _fast_detections(line: bytes):
@@ -340,6 +380,8 @@ def _fast_detections(line: bytes):
     end = line.rfind(b"]")
     if key < 0 or start < 0 or end < start or line.find(b'"dtboxes"', key + 1) >= 0 \
             or line[key + 9:start].strip() != b":" or line[end + 1:].strip() != b"}":
+        return None
+    if _SPLIT_NUMBER.search(line, start, end):  # "3 0" is two tokens (invalid), not 30
         return None
     array = line[start:end + 1].replace(b" ", b"")
     for old, new in _DT_MARKERS:
@@ -362,7 +404,7 @@ def _fast_detections(line: bytes):
     values = values.reshape(count, 6)
     try:
         record = json.loads(line[:start] + b"[]" + line[end + 1:])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return record, values[:, :4], values[:, 4].copy()
 
@@ -420,24 +462,23 @@ def check_unique_ids(images: Sequence[GtImage] | Sequence[DtImage]) -> None:
         first_line[image.image_id] = image.line
 
 
-def write_odgt(path: str | os.PathLike, records: Iterable[dict]) -> None:
-    """Write records as JSON lines atomically: a temporary file in the same folder, then rename.
+def write_odgt(path: str | os.PathLike, records: Iterable[dict],
+               inputs: Iterable[str | os.PathLike | None] = (), what: str = "output") -> None:
+    """Write records as JSON lines atomically (:func:`o2f_core.io.atomic_output`).
 
     A crash or an exception while writing leaves no partial file at ``path``.
+
+    Raises:
+        o2f_core.io.UnsafeOutputError: ``path`` is a folder, under a file or one of ``inputs``.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temp_path = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".odgt")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            for record in records:
-                stream.write(json.dumps(record, separators=(",", ":")))
-                stream.write("\n")
-        os.replace(temp_path, path)
-    except BaseException:
-        os.unlink(temp_path)
-        raise
+    # Imported here: ``o2f_core``'s package imports torch, and reading files must not need it.
+    from o2f_core.io import atomic_output
+
+    with atomic_output(path, inputs, what) as temp_path, \
+            open(temp_path, "w", encoding="utf-8") as stream:
+        for record in records:
+            stream.write(json.dumps(record, separators=(",", ":")))
+            stream.write("\n")
 
 
 def detection_record(image_id: str, height: int, width: int, boxes_xyxy: np.ndarray,

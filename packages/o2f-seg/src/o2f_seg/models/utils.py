@@ -4,17 +4,19 @@ import torch
 from torch import Tensor
 
 
-def mask_centres_of_mass(masks: Tensor, boxes: Tensor) -> Tensor:
+def mask_centres_of_mass(masks: Tensor, boxes: Tensor, pixel_offset: float = 0.0) -> Tensor:
     """Centre of mass of each binary instance mask, in pixel coordinates.
 
-    Pixel ``(row r, column c)`` covers ``[c, c + 1) x [r, r + 1)``, so its centre is
-    ``(c + 0.5, r + 0.5)``: the same continuous frame as the xyxy boxes and the prior
-    points ``((j + 0.5) * s, (i + 0.5) * s)``. Padding with zeros leaves the result unchanged.
+    Pixel ``(row r, column c)`` sits at ``(c + pixel_offset, r + pixel_offset)``. The authors'
+    code (and mmdet's CondInst) use the pixel index (``pixel_offset=0``); ``0.5`` is the pixel's
+    geometric centre, the continuous frame of the xyxy boxes and of the prior points
+    ``((j + 0.5) * s, (i + 0.5) * s)``. Padding with zeros leaves the result unchanged.
 
     Args:
         masks (Tensor): shape (num_gts, H, W), bool or float in {0, 1}.
         boxes (Tensor): shape (num_gts, 4), xyxy pixels; an empty mask (e.g. a degenerate
             polygon) falls back to its box centre.
+        pixel_offset (float): position of a pixel's centre of mass inside it (0 or 0.5).
 
     Returns:
         Tensor: shape (num_gts, 2), float, xy of each centre.
@@ -24,8 +26,8 @@ def mask_centres_of_mass(masks: Tensor, boxes: Tensor) -> Tensor:
     column_mass = masks.sum(1).to(boxes.dtype)  # (num_gts, W)
     row_mass = masks.sum(2).to(boxes.dtype)  # (num_gts, H)
     area = column_mass.sum(1)  # (num_gts,)
-    xs = torch.arange(width, dtype=boxes.dtype, device=boxes.device) + 0.5
-    ys = torch.arange(height, dtype=boxes.dtype, device=boxes.device) + 0.5
+    xs = torch.arange(width, dtype=boxes.dtype, device=boxes.device) + pixel_offset
+    ys = torch.arange(height, dtype=boxes.dtype, device=boxes.device) + pixel_offset
     centre_x = column_mass @ xs / area.clamp(min=1)
     centre_y = row_mass @ ys / area.clamp(min=1)
     box_centres = (boxes[:, :2] + boxes[:, 2:]) / 2

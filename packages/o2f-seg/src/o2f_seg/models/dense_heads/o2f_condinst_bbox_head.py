@@ -1,15 +1,17 @@
 """CondInst box heads: one-to-few (o2f, or POTO via train_cfg.assigner) with mask-aware matching,
 and the NMS switch."""
 
+import copy
 from collections.abc import Callable
 
 import torch
 from mmdet.models.dense_heads import CondInstBboxHead
-from mmdet.models.utils import unpack_gt_instances
+from mmdet.models.utils import filter_scores_and_topk, unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList
+from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -44,16 +46,21 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
     * **Mask-aware centre** (``mask_centres=True``): when the ground truth has masks, each
       object's candidate square (``center_radius * stride``, clipped to the box) is centred
       at the centre of mass of its mask, in input-image pixels after the pipeline's resize
-      and flip. For an L- or ring-shaped object the box centre can lie off the object.
+      and flip, a pixel counting at its index as in the authors' code
+      (``mask_centre_half_pixel=True``: at its centre, index + 0.5). For an L- or ring-shaped
+      object the box centre can lie off the object.
     * **Mask-IoU matching** (optional, ``O2FCondInst(mask_iou_matching=True)``): the detector
       passes ``mask_quality_fn`` and the IoU term of ``p^(1-alpha) * IoU^alpha`` becomes the
       soft mask IoU of each candidate anchor's predicted mask (:meth:`mask_quality`).
     * **Positives for the mask head**: :meth:`get_positive_infos` returns every labelled
       anchor (certain and ambiguous) with ``certain``, ``soft_targets`` and
       ``assign_weights``, so :class:`O2FCondInstMaskHead` can weight and cap them.
-    * **NMS-free prediction**: per level the ``nms_pre`` best (anchor, class) pairs by ``p``
-      above ``score_thr``, then the ``max_per_img`` best per image; ``test_cfg.with_nms=True``
-      applies CondInst's box NMS instead. Masks come from the kept anchors' dynamic filters.
+    * **NMS-free prediction** (the authors' ``get_bboxes``): per level the ``nms_pre`` points
+      with the best joint score ``max_c p``, of which every (point, class) pair with
+      ``sigmoid(cls) > score_thr`` is kept, scored by ``p``; then the ``max_per_img`` best per
+      image. ``test_cfg.with_nms=True`` applies box NMS instead; ``test_cfg.joint_score_thr=True``
+      thresholds and pre-selects (point, class) pairs on ``p`` itself (see
+      :meth:`_predict_by_feat_single`). Masks come from the kept anchors' dynamic filters.
 
     The loss path is the detection head's (``O2FHeadMixin.o2f_loss_by_feat``) through its
     hooks: :meth:`o2f_gt_centers` (mask centres), :meth:`o2f_quality` (mask IoU) and
@@ -64,14 +71,20 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
     Args:
         mask_centres (bool): centre candidate squares at mask centres of mass (False: box
             centres, as in detection).
+        mask_centre_half_pixel (bool): our switch, off by default: a mask pixel's mass sits at
+            its centre (index + 0.5, the frame of boxes and prior points) instead of at its
+            index (the authors' and mmdet's CondInst). It moves each centre by half a pixel
+            down-right of the authors'.
         **kwargs: ``centerness_branch`` (or ``num_ctr_convs``, ``ctr_conv_channels``),
             ``loss_cls``, ``loss_bbox`` (O2FHeadMixin) and the arguments of
             :class:`CondInstBboxHead`.
     """
 
-    def __init__(self, *args, mask_centres: bool = True, **kwargs) -> None:
+    def __init__(self, *args, mask_centres: bool = True, mask_centre_half_pixel: bool = False,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.mask_centres = mask_centres
+        self.mask_centre_half_pixel = bool(mask_centre_half_pixel)
 
     # ------------------------------------------------------------------ training
 
@@ -88,7 +101,8 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
             return None
         boxes = get_box_tensor(gt_instances.bboxes).float()
         masks = gt_instances.masks.to_tensor(dtype=torch.bool, device=boxes.device)
-        return mask_centres_of_mass(masks, boxes)
+        return mask_centres_of_mass(masks, boxes,
+                                    pixel_offset=0.5 if self.mask_centre_half_pixel else 0.0)
 
     def loss_by_feat(self,
                      cls_scores: list[Tensor],
@@ -201,35 +215,74 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
 
     # ------------------------------------------------------------------ inference
 
-    def predict_by_feat(self,
-                        cls_scores: list[Tensor],
-                        bbox_preds: list[Tensor],
-                        score_factors: list[Tensor] | None = None,
-                        param_preds: list[Tensor] | None = None,
-                        batch_img_metas: list[dict] | None = None,
-                        cfg: dict | None = None,
-                        rescale: bool = False,
-                        with_nms: bool = True) -> InstanceList:
-        """CondInst's prediction, ranked by the joint score ``p`` (no square root).
+    def _predict_by_feat_single(self, cls_score_list: list[Tensor], bbox_pred_list: list[Tensor],
+                                score_factor_list: list[Tensor], param_pred_list: list[Tensor],
+                                mlvl_points: list[Tensor], mlvl_strides: list[Tensor],
+                                img_meta: dict, cfg: ConfigDict | None, rescale: bool = False,
+                                with_nms: bool = True) -> InstanceData:
+        """Candidates of one image, selected as the authors' ``_get_bboxes_single`` does.
 
-        CondInst filters and ranks candidates by ``sigmoid(cls)`` and multiplies centerness
-        in afterwards; here the parent gets ``logit(p)`` as class logits and no separate
-        factor, so ``score_thr``/``nms_pre``/``max_per_img`` all act on ``p``. NMS follows
-        ``test_cfg.with_nms`` (NMSSwitchMixin).
+        Per level, with ``s = sigmoid(cls)`` and ``p = s * sigmoid(ctr)``:
+
+        1. when the level has more than ``nms_pre`` points, keep the ``nms_pre`` points with
+           the largest ``max_c p`` (points, not (point, class) pairs);
+        2. keep every (point, class) pair of those points with ``s > score_thr`` (the class
+           probability alone: the threshold acts before the centerness multiply), scored ``p``.
+
+        ``test_cfg.joint_score_thr=True`` (our switch, off by default) instead keeps the
+        ``nms_pre`` best (point, class) pairs with ``p > score_thr``, so the threshold applies
+        to the score that is reported and ranked. The ``max_per_img`` cut (sorted by ``p``) or
+        NMS follows in ``_bbox_post_process`` (``NMSSwitchMixin``); ``min_bbox_size=-1`` keeps
+        degenerate boxes as the authors' code does.
 
         Args:
-            cls_scores, bbox_preds, score_factors, param_preds (list[Tensor]): per level
-                (B, D, H_i, W_i) head outputs; ``score_factors`` are centerness logits.
-            batch_img_metas (list[dict]): image metas.
-            cfg (dict, optional): test config (default ``self.test_cfg``).
-            rescale (bool): boxes in original-image pixels.
-            with_nms (bool): mmdet's argument; NMS runs only if ``cfg.with_nms`` too.
+            cls_score_list (list[Tensor]): per level (C, H_i, W_i) class logits.
+            bbox_pred_list (list[Tensor]): per level (4, H_i, W_i) ltrb pixel distances.
+            score_factor_list (list[Tensor]): per level (1, H_i, W_i) centerness logits.
+            param_pred_list (list[Tensor]): per level (num_params, H_i, W_i) dynamic filters.
+            mlvl_points (list[Tensor]): per level (H_i * W_i, 2) points.
+            mlvl_strides (list[Tensor]): per level (H_i * W_i,) strides.
+            img_meta (dict): ``img_shape`` (and ``scale_factor`` when rescaling).
+            cfg (ConfigDict | None): test config (None: ``self.test_cfg``).
 
         Returns:
-            list[InstanceData]: per image at most ``max_per_img`` instances sorted by score,
-            with ``bboxes``, ``scores``, ``labels``, ``param_preds``, ``points``, ``strides``.
+            InstanceData: ``bboxes`` (K, 4), ``scores`` (K,) joint, ``labels`` (K,),
+            ``param_preds`` (K, num_params), ``points`` (K, 2), ``strides`` (K,),
+            K <= ``max_per_img``, sorted by score without NMS.
         """
-        joint_logits = [torch.logit(cls.sigmoid() * ctr.sigmoid(), eps=1e-6)
-                        for cls, ctr in zip(cls_scores, score_factors)]
-        return super().predict_by_feat(joint_logits, bbox_preds, None, param_preds,
-                                       batch_img_metas, cfg, rescale, with_nms)
+        cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
+        score_thr = float(cfg.get('score_thr', 0.0))
+        nms_pre = cfg.get('nms_pre', -1)
+        joint_score_thr = bool(cfg.get('joint_score_thr', False))
+        kept = dict(scores=[], labels=[], bbox_preds=[], param_preds=[], points=[], strides=[])
+        for cls_score, bbox_pred, centerness, param_pred, points, strides in zip(
+                cls_score_list, bbox_pred_list, score_factor_list, param_pred_list,
+                mlvl_points, mlvl_strides, strict=True):
+            cls_probs = cls_score.flatten(1).T.sigmoid()                          # (N_i, C)
+            joint = cls_probs * centerness.reshape(-1, 1).sigmoid()               # (N_i, C)
+            if joint_score_thr:
+                # nms_pre <= 0 keeps everything (mmdet's -1 would cut the last candidate)
+                topk = nms_pre if nms_pre is not None and nms_pre > 0 else joint.numel()
+                scores, labels, point_idx, _ = filter_scores_and_topk(joint, score_thr, topk)
+            else:
+                point_idx = torch.arange(joint.shape[0], device=joint.device)
+                if nms_pre is not None and 0 < nms_pre < joint.shape[0]:
+                    point_idx = joint.amax(dim=1).topk(nms_pre).indices
+                rows, labels = (cls_probs[point_idx] > score_thr).nonzero(as_tuple=True)
+                point_idx = point_idx[rows]
+                scores = joint[point_idx, labels]
+            kept['scores'].append(scores)
+            kept['labels'].append(labels)
+            kept['bbox_preds'].append(bbox_pred.flatten(1).T[point_idx])
+            kept['param_preds'].append(param_pred.flatten(1).T[point_idx])
+            kept['points'].append(points[point_idx])
+            kept['strides'].append(strides[point_idx])
+        kept = {key: torch.cat(values) for key, values in kept.items()}
+        results = InstanceData()
+        results.bboxes = self.bbox_coder.decode(kept['points'], kept['bbox_preds'],
+                                                max_shape=img_meta['img_shape'])
+        for key in ('scores', 'labels', 'param_preds', 'points', 'strides'):
+            results[key] = kept[key]
+        return self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
+                                       img_meta=img_meta)
+

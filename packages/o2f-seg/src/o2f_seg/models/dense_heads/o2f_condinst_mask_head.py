@@ -1,16 +1,19 @@
 """CondInst mask head trained on the certain and ambiguous anchors of the o2f assignment."""
 
 import torch
+from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import CondInstMaskHead
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures.mask import BaseInstanceMasks
-from mmdet.utils import InstanceList, reduce_mean
+from mmdet.utils import ConfigType, InstanceList
+from mmengine.model import bias_init_with_prob, normal_init
 from mmengine.structures import InstanceData
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..utils import soft_mask_iou
 
-MASK_WEIGHTINGS = ('soft_target', 'assign_weight', 'uniform')
+MASK_WEIGHTINGS = ('uniform', 'soft_target', 'assign_weight')
 
 
 @MODELS.register_module()
@@ -25,37 +28,68 @@ class O2FCondInstMaskHead(CondInstMaskHead):
       ``soft_targets`` (1 for the certain one, ``t`` in (0, T] for an ambiguous one) and
       ``assign_weights`` (its classification-loss weight).
     * **Dice weighting** (``mask_weighting``): each anchor's dice loss is multiplied by a
-      weight ``w`` and the sum is divided by ``sum(w)`` over the batch (averaged over ranks).
+      weight ``w`` and the sum is divided by ``sum(w)`` over the process's batch (the
+      authors' per-process mean; DDP then averages the gradients).
 
-      - ``'soft_target'`` (default): ``w = 1`` for the certain anchor and ``w = t`` for an
+      - ``'uniform'`` (default, the authors' code): every labelled anchor weighs 1, so the
+        loss is the plain mean of the dice terms (their recipe multiplies it by 2: set
+        ``loss_mask.loss_weight=2.0``).
+      - ``'soft_target'`` (our switch): ``w = 1`` for the certain anchor and ``w = t`` for an
         ambiguous one. The certain anchor is re-chosen at every step among these same
         anchors, and any of them may rank first at test time (no NMS), so each needs a
         usable mask, in proportion to how strongly the assigner ties it to the object: its
         soft target ``t``, which also decays with T (0.6 -> 0.2) like its classification
         target. Ambiguous anchors thus add mask supervision without outweighing the
         certain one.
-      - ``'assign_weight'``: the classification weight (1 / ``ambiguous_weight``).
-      - ``'uniform'``: every labelled anchor weighs 1 (CondInst's plain average).
-    * **Bounded memory** (``max_masks_to_train``): the cap is applied *before* the dynamic
-      convolutions run, so at most that many masks per image are ever computed in training.
-      When an image has more labelled anchors, the certain positives are kept first, then
-      the ambiguous ones with the largest soft targets (deterministic; CondInst draws a
-      random subset after computing every mask).
+      - ``'assign_weight'`` (our switch): the classification weight (1 / ``ambiguous_weight``).
+    * **Bounded memory** (``max_masks_to_train``; -1, the authors' setting, trains every
+      labelled anchor): the cap is applied *before* the dynamic convolutions run, so at most
+      that many masks per image are ever computed in training. When an image has more
+      labelled anchors, the certain positives are kept first, then the ambiguous ones with
+      the largest soft targets (deterministic; CondInst draws a random subset after
+      computing every mask).
 
-    ``forward`` also accepts precomputed mask features, so :class:`O2FCondInst` can reuse
+    * **Auxiliary semantic loss** (``loss_semantic``, the authors' ``sem_loss_on=True``;
+      mmdet's CondInst has none): two 3x3 conv + BN + ReLU layers (``semantic_channels``) and
+      a 1x1 class predictor on P3 (the first FPN output), trained with a sigmoid focal loss
+      against each stride-8 sample's class (that of the smallest-area mask covering it,
+      background elsewhere), summed and divided by the batch's foreground samples. It only
+      shapes the shared features; it is not used at test time.
+
+    :meth:`loss` also accepts precomputed mask features, so :class:`O2FCondInst` can reuse
     the features it already ran for mask-IoU matching.
 
     Args:
-        mask_weighting (str): one of ``'soft_target'``, ``'assign_weight'``, ``'uniform'``.
+        mask_weighting (str): ``'uniform'`` (default, the authors'), ``'soft_target'`` or
+            ``'assign_weight'``.
         candidate_chunk (int): masks computed at once when scoring matching candidates
             (:meth:`candidate_mask_iou`); bounds the memory of mask-IoU matching.
+        loss_semantic (dict, optional): the semantic loss (the authors':
+            ``dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+            loss_weight=1.0)``); None builds no semantic branch.
+        num_classes (int, optional): classes of the semantic branch (needed with it).
+        semantic_channels (int): width of its two 3x3 convs (the authors': 128).
         **kwargs: arguments of :class:`CondInstMaskHead`. ``topk_masks_per_img`` must stay -1:
             its per-object selection ranks by one-to-many scores and is replaced by the cap.
     """
 
-    def __init__(self, *args, mask_weighting: str = 'soft_target', candidate_chunk: int = 256,
-                 **kwargs) -> None:
+    def __init__(self, *args, mask_weighting: str = 'uniform', candidate_chunk: int = 256,
+                 loss_semantic: ConfigType | None = None, num_classes: int | None = None,
+                 semantic_channels: int = 128, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.loss_semantic = None
+        if loss_semantic is not None:
+            if num_classes is None:
+                raise ValueError('O2FCondInstMaskHead: loss_semantic needs num_classes')
+            self.num_classes = int(num_classes)
+            norm_cfg = dict(type='BN', requires_grad=True)
+            in_channels = self.mask_feature_head.in_channels
+            self.semantic_convs = nn.Sequential(
+                ConvModule(in_channels, semantic_channels, 3, padding=1, norm_cfg=norm_cfg),
+                ConvModule(semantic_channels, semantic_channels, 3, padding=1,
+                           norm_cfg=norm_cfg))
+            self.semantic_pred = nn.Conv2d(semantic_channels, self.num_classes, 1)
+            self.loss_semantic = MODELS.build(loss_semantic)
         if mask_weighting not in MASK_WEIGHTINGS:
             raise ValueError(f'mask_weighting must be one of {MASK_WEIGHTINGS}, '
                              f'got {mask_weighting!r}')
@@ -100,12 +134,93 @@ class O2FCondInstMaskHead(CondInstMaskHead):
         keep = priority.topk(self.max_masks_to_train).indices.sort().values
         return positive_info[keep]
 
-    def loss(self, x: tuple | Tensor, batch_data_samples: list,
-             positive_infos: InstanceList | None = None, **kwargs) -> dict:
-        """Caps the anchors per image, then runs :meth:`CondInstMaskHead.loss` on them."""
+    def init_weights(self) -> None:
+        """mmdet's init, then the authors' init of the semantic branch (normal std 0.01,
+        class prior 0.01)."""
+        super().init_weights()
+        if self.loss_semantic is not None:
+            for conv_module in self.semantic_convs:
+                normal_init(conv_module.conv, std=0.01)
+            normal_init(self.semantic_pred, std=0.01, bias=bias_init_with_prob(0.01))
+
+    def loss(self, x: tuple[Tensor], batch_data_samples: list,
+             positive_infos: InstanceList | None = None, mask_feats: Tensor | None = None,
+             **kwargs) -> dict:
+        """Dice loss of the capped labelled anchors (and the semantic loss, when built).
+
+        Args:
+            x (tuple[Tensor]): FPN features, each (B, C, H_i, W_i).
+            batch_data_samples (list[DetDataSample]): with ``gt_instances`` (``masks``,
+                ``labels``); the masks are padded to the batch input shape here.
+            positive_infos (list[InstanceData]): the box head's labelled anchors.
+            mask_feats (Tensor, optional): (B, C_mask, H/8, W/8) mask features already
+                computed from ``x`` (mask-IoU matching); computed here when None.
+
+        Returns:
+            dict: ``loss_mask`` (and ``loss_sem``).
+        """
         assert positive_infos is not None, 'O2FCondInstMaskHead needs the box head positives'
         positive_infos = [self.select_positives(info) for info in positive_infos]
-        return super().loss(x, batch_data_samples, positive_infos=positive_infos, **kwargs)
+        if mask_feats is None:
+            mask_feats = self.mask_feature_head(x)
+        (mask_preds,) = self(mask_feats, positive_infos)
+        batch_gt_instances, _, batch_img_metas = unpack_gt_instances(batch_data_samples)
+        for gt_instances, img_meta in zip(batch_gt_instances, batch_img_metas):
+            gt_instances.masks = gt_instances.masks.pad(img_meta['batch_input_shape'])
+        losses = self.loss_by_feat(mask_preds, batch_gt_instances, batch_img_metas,
+                                   positive_infos)
+        if self.loss_semantic is not None:
+            losses['loss_sem'] = self.semantic_loss(x[0], batch_gt_instances)
+        return losses
+
+    def semantic_targets(self, gt_instances: InstanceData, height: int, width: int) -> Tensor:
+        """Class of every stride-8 sample of one image, as in the authors' code.
+
+        Sample ``(i, j)`` is pixel ``(8 i + 4, 8 j + 4)`` of the padded masks; it takes the
+        label of the smallest mask (in pixels) covering it, ``num_classes`` where none does.
+
+        Args:
+            gt_instances (InstanceData): ``masks`` (M masks padded to the batch input) and
+                ``labels`` (M,).
+            height, width (int): size of the P3 map.
+
+        Returns:
+            Tensor: (height, width) long.
+        """
+        device = gt_instances.labels.device
+        targets = torch.full((height, width), self.num_classes, dtype=torch.long, device=device)
+        if len(gt_instances) == 0:
+            return targets
+        masks = gt_instances.masks.to_tensor(dtype=torch.bool, device=device)     # (M, H, W)
+        areas = masks.flatten(1).sum(1).float()                                  # (M,)
+        stride = self.mask_feat_stride
+        covered = masks[:, stride // 2::stride, stride // 2::stride][:, :height, :width]
+        area_map = torch.where(covered, areas[:, None, None], areas.new_tensor(float('inf')))
+        min_area, smallest = area_map.min(dim=0)                                 # (h, w)
+        found = torch.isfinite(min_area)
+        sampled = targets[:covered.shape[1], :covered.shape[2]]
+        sampled[found] = gt_instances.labels.long()[smallest[found]]
+        return targets
+
+    def semantic_loss(self, p3: Tensor, batch_gt_instances: InstanceList) -> Tensor:
+        """Focal loss of the semantic branch on P3, summed over all (sample, class) entries
+        and divided by the batch's foreground samples (at least 1), per process.
+
+        Args:
+            p3 (Tensor): (B, C, H/8, W/8) first FPN level.
+            batch_gt_instances (list[InstanceData]): masks padded to the batch input.
+
+        Returns:
+            Tensor: scalar ``loss_sem``.
+        """
+        logits = self.semantic_pred(self.semantic_convs(p3))                     # (B, K, h, w)
+        height, width = logits.shape[-2:]
+        targets = torch.stack([self.semantic_targets(gt, height, width)
+                               for gt in batch_gt_instances])                    # (B, h, w)
+        num_foreground = (targets < self.num_classes).sum().clamp(min=1).float()
+        loss = self.loss_semantic(logits.permute(0, 2, 3, 1).reshape(-1, self.num_classes),
+                                  targets.reshape(-1), reduction_override='sum')
+        return loss / num_foreground
 
     def mask_loss_weights(self, positive_info: InstanceData) -> Tensor:
         """Per-anchor dice weights, shape (num_pos,), according to ``mask_weighting``."""
@@ -143,7 +258,7 @@ class O2FCondInstMaskHead(CondInstMaskHead):
             loss_sum = loss_sum + self.loss_mask(
                 mask_pred, mask_targets, weight=weights, reduction_override='sum')
             weight_sum = weight_sum + weights.sum()
-        normaliser = reduce_mean(weight_sum.detach()).clamp(min=1.0)
+        normaliser = weight_sum.detach().clamp(min=1.0)
         return dict(loss_mask=loss_sum / normaliser)
 
     @torch.no_grad()

@@ -45,7 +45,7 @@ class O2FCondInst(CondInst):
                 ``bboxes``, ``labels`` and ``masks``.
 
         Returns:
-            dict: ``loss_cls``, ``loss_bbox`` and ``loss_mask``.
+            dict: ``loss_cls``, ``loss_bbox``, ``loss_mask`` (and the mask head's ``loss_sem``).
         """
         if not self.mask_iou_matching:
             return super().loss(batch_inputs, batch_data_samples)
@@ -61,7 +61,8 @@ class O2FCondInst(CondInst):
 
         losses = self.bbox_head.loss(x, batch_data_samples, mask_quality_fn=mask_quality)
         mask_losses = self.mask_head.loss(
-            mask_feats, batch_data_samples, positive_infos=self.bbox_head.get_positive_infos())
+            x, batch_data_samples, positive_infos=self.bbox_head.get_positive_infos(),
+            mask_feats=mask_feats)
         assert not set(mask_losses) & set(losses)
         losses.update(mask_losses)
         return losses
