@@ -1,27 +1,36 @@
 # The POTO baseline of the CPU demo (`python tools/demo.py --poto`): DeFCN's one-to-one
-# (Hungarian) assignment on the o2f head, NMS-free. `fcos_demo_cpu.py` plus the POTO diff; the
-# head is shaped exactly like `o2f_demo_cpu.py`'s, so only the assignment differs from o2f.
+# (Hungarian) assignment on the o2f head, NMS-free, shrunk exactly like `o2f_demo_cpu.py`, so only
+# the assignment differs from o2f.
 #
 #   python tools/train.py det configs/det/poto_demo_cpu.py
-_base_ = ['./fcos_demo_cpu.py']
+_base_ = [
+    '../_base_/models/poto_r50_fpn.py',
+    '../_base_/datasets/shapes_demo.py',
+    '../_base_/schedules/demo_cpu_24e.py',
+    '../_base_/default_runtime.py',
+]
+o2f_task = 'det'
 
 model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=16,
+        stem_channels=16,
+        out_indices=(1, 2, 3),
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128], out_channels=64, start_level=0, num_outs=4),
     bbox_head=dict(
-        _delete_=True,  # the FCOS head's regress ranges, centre sampling and losses do not apply
-        type='O2FHead',
         num_classes=3,
         in_channels=64,
         feat_channels=64,
         stacked_convs=2,
         strides=[8, 16, 32, 64],
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
-        norm_on_bbox=True,
-        centerness_on_reg=True,
-        conv_bias=True,
-        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=32),
-        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
-        # DeFCN: plain GIoU on the matched points
-        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=False, loss_weight=2.0)),
-    train_cfg=dict(
-        assigner=dict(type='POTOAssigner', alpha=0.8, center_radius=1.5, ranking='multiply')),
-    test_cfg=dict(with_nms=False))
+        centerness_branch=dict(channels=32)))
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=24, max_keep_ckpts=1))
+randomness = dict(seed=0)

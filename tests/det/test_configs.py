@@ -79,4 +79,4 @@ def test_paper_hyperparameters():
     assert poto.model.train_cfg.assigner == dict(type='POTOAssigner', alpha=0.8,
                                                  center_radius=1.5, ranking='multiply')
     assert poto.model.bbox_head.loss_bbox.centerness_weighting is False
-    assert poto.model.test_cfg.with_nms is False and poto.custom_hooks == []
+    assert poto.model.test_cfg.with_nms is False and poto.get('custom_hooks') is None

@@ -85,8 +85,12 @@ def test_centerness_branch_keys_without_type_amend_the_default():
     head = make_head(centerness_branch=dict(num_convs=1))
     assert len(head.conv_centerness.ctr_convs) == 1
     assert head.conv_centerness.ctr_convs[0].conv.out_channels == 64  # the default's channels
-    with pytest.raises(ValueError, match='not both'):
-        make_head(centerness_branch=dict(num_convs=1), num_ctr_convs=2)
+    # The shorthand overrides the branch's arguments (a leaf on a base that sets the branch).
+    head = make_head(centerness_branch=dict(num_convs=1, channels=64), num_ctr_convs=2,
+                     ctr_conv_channels=16)
+    assert [c.conv.out_channels for c in head.conv_centerness.ctr_convs] == [16, 16]
+    with pytest.raises(ValueError, match="set an O2FCenternessBranch, not a 'Max3DFilter'"):
+        make_head(centerness_branch=dict(type='Max3DFilter'), num_ctr_convs=2)
 
 
 def test_temperature_has_one_source():

@@ -92,7 +92,7 @@ class O2FHeadMixin:
         centerness_branch (dict): a ``MODELS`` config of the branch mapping the regression (or
             classification) features to centerness logits.
         num_ctr_convs, ctr_conv_channels (int): shorthand for ``centerness_branch``'s
-            ``num_convs`` and ``channels``.
+            ``num_convs`` and ``channels`` (they override it).
     """
 
     def __init__(self, *args, centerness_branch: dict | None = None,
@@ -118,9 +118,11 @@ class O2FHeadMixin:
         given = dict(centerness_branch or {})
         branch = given if given.get('type', DEFAULT_CENTERNESS_BRANCH['type']) != \
             DEFAULT_CENTERNESS_BRANCH['type'] else {**DEFAULT_CENTERNESS_BRANCH, **given}
-        if centerness_branch is not None and (num_ctr_convs, ctr_conv_channels) != (None, None):
-            raise ValueError(f'{name}: give centerness_branch or its shorthand num_ctr_convs/'
-                             f'ctr_conv_channels, not both')
+        if (num_ctr_convs, ctr_conv_channels) != (None, None) and \
+                branch.get('type') != DEFAULT_CENTERNESS_BRANCH['type']:
+            raise ValueError(f'{name}: num_ctr_convs/ctr_conv_channels set an '
+                             f'O2FCenternessBranch, not a {branch.get("type")!r}; set its '
+                             f'arguments in centerness_branch instead')
         if num_ctr_convs is not None:
             branch['num_convs'] = num_ctr_convs
         if ctr_conv_channels is not None:
