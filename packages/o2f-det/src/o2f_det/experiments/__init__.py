@@ -1,0 +1,1 @@
+"""The paper's experiments: the table runner of ``tools/reproduce.py``."""
