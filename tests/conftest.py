@@ -44,7 +44,7 @@ def no_network(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_mmengine_loggers():
-    """Forget mmengine's cached loggers after each test.
+    """Forget mmengine's cached loggers and visualizers after each test.
 
     A Runner names its logger after the start time in seconds, so two runners started within one
     second share an ``MMLogger`` whose stream handler still points at the previous test's captured
@@ -57,3 +57,12 @@ def _fresh_mmengine_loggers():
     except ImportError:  # core tests run without mmengine
         return
     MMLogger._instance_dict.clear()
+    # Likewise a visualizer is shared by name (configs name it 'visualizer'): the next test's
+    # runner would write its scalars into the previous test's vis_data folder.
+    from mmengine.visualization import Visualizer
+
+    pending = [Visualizer]
+    while pending:
+        cls = pending.pop()
+        cls._instance_dict.clear()
+        pending += cls.__subclasses__()

@@ -20,6 +20,9 @@ def build_runner(config_path, work_dir, epochs=2, dual=True):
     if dual:
         cfg.val_cfg = dict(type='O2FDualNMSValLoop')
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
+    # mmengine keeps one visualizer per name (the config's 'visualizer'): a runner of an
+    # earlier test would receive this run's scalars
+    cfg.visualizer.name = cfg.experiment_name = f'dual-{id(cfg)}'
     return Runner.from_cfg(cfg)
 
 

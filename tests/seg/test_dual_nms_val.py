@@ -41,6 +41,9 @@ def test_one_epoch_logs_box_and_mask_ap_both_ways(synthetic, tmp_path):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook', draw=False)
     cfg.work_dir = str(tmp_path / 'seg')
+    # mmengine keeps one visualizer per name (the config's 'visualizer'): a runner of an
+    # earlier test would receive this run's scalars
+    cfg.visualizer.name = cfg.experiment_name = f'dual-{id(cfg)}'
     runner = Runner.from_cfg(cfg)
     calls = []
     runner.model.backbone.register_forward_hook(lambda *args: calls.append(runner.train_loop.iter))
