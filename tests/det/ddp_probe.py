@@ -8,7 +8,7 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.model import is_model_wrapper
 
-from o2f_det.training import build_runner
+from o2f_core.train_runner import build_runner
 
 config, work_dir = sys.argv[1], sys.argv[2]
 runner = build_runner([config, '--launcher', 'pytorch', '--work-dir', work_dir,
