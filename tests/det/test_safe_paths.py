@@ -170,4 +170,4 @@ def test_stale_staging_of_a_killed_run_is_removed(tmp_path, capsys):
     assert not stale.exists() and alive.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(['syn', alive.name])
     assert json.loads((tmp_path / 'syn' / 'meta.json').read_text())['o2f_owner'] == (
-        'o2f_core.synthetic')
+        'o2f_det.synthetic')
