@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip('mmdet')
@@ -102,3 +104,30 @@ def test_torchvision_names_resolve_to_their_urls():
 
     url = resolve_checkpoint_url('torchvision://resnet50')
     assert url.startswith('https://download.pytorch.org/models/resnet50')
+
+
+def test_print_config_shows_the_heads_defaults_and_trains_nothing(tmp_path, capsys):
+    config = str(Path(__file__).resolve().parents[2] / 'configs/det/o2f_demo_cpu.py')
+    work = tmp_path / 'work'
+    assert train_runner.run([config, '--print-config', '--work-dir', str(work), '--cfg-options',
+                             '+model.bbox_head.dcn_on_last_conv=True'], 'det') == 0
+    out = capsys.readouterr().out
+    # mmdet's AnchorFreeHead default, which no o2f config spells out
+    assert "bbox_coder=dict(type='DistancePointBBoxCoder')" in out
+    assert 'dcn_on_last_conv=True' in out  # the config's (here --cfg-options') value wins
+    assert 'dcn_on_last_conv=False' not in out
+    filled = next(line for line in out.splitlines() if line.startswith('# model.bbox_head'))
+    assert 'bbox_coder' in filled and 'dcn_on_last_conv' not in filled
+    assert not work.exists()  # nothing built, nothing trained
+
+
+def test_constructor_defaults_follow_the_mro():
+    class Base:
+        def __init__(self, a, b=1, c=2, init_cfg=None, test_cfg=None, **kwargs):
+            pass
+
+    class Child(Base):
+        def __init__(self, *args, b=10, d=4, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    assert train_runner.constructor_defaults(Child) == {'b': 10, 'd': 4, 'c': 2}
