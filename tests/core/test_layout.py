@@ -18,7 +18,7 @@ MAX_TOOL_LINES = 60
 # the benchmarks are measurements kept as scripts (their code is what is measured and reported).
 NOT_SHIMS = {'setup_env.py', 'benchmark.py', 'benchmark_assigner.py', 'benchmark_eval_crowd.py',
              # moved into the packages by the ONNX export work (issue 14), not by this layout
-             'export_onnx.py', 'gpu_check.py'}
+             'export_onnx.py'}
 
 
 def _python(code: str) -> dict:

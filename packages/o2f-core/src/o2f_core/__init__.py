@@ -1,4 +1,6 @@
-"""o2f-core: the one-to-few label assignment, its losses and the T schedule (pure torch).
+"""o2f-core: the one-to-few label assignment (and POTO's one-to-one), its losses and the T schedule.
+
+Pure torch (POTO's Hungarian matching also calls scipy, imported on first use).
 
 The mmengine level sits beside it and is imported only on use: :mod:`o2f_core.engine` (hooks,
 checkpoint loading), :mod:`o2f_core.train_runner` / :mod:`o2f_core.eval_runner` (the train and
@@ -16,6 +18,7 @@ _LAZY = {
     "PAPER_PRESET": ".assigner",
     "OFFICIAL_PRESET": ".assigner",
     "OFFICIAL_CROWDHUMAN_PRESET": ".assigner",
+    "POTOAssigner": ".poto",
     "linear_temperature": ".schedule",
     "iteration_temperature": ".schedule",
 }

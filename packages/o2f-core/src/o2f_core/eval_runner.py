@@ -223,7 +223,7 @@ def run(argv: list[str] | None, task: str) -> int:
         runner._has_loaded = True  # noqa: SLF001 - Runner.test() would otherwise load_or_resume
         if not switch_nms(runner.model, False):
             raise CliError(f'{args.config}: no head with an NMS switch (test_cfg.with_nms); '
-                           'use an o2f head (O2FHead, POTOHead, NMSSwitchFCOSHead, ...)')
+                           'use an o2f head (O2FHead, NMSSwitchFCOSHead, ...)')
         rows, predictions = [], {}
         for label, with_nms, out_key in NMS_SETTINGS:
             switch_nms(runner.model, with_nms)

@@ -9,8 +9,7 @@ The train/test runners and the synthetic data live in ``o2f_core`` (``train_runn
 
 import o2f_core.engine  # noqa: F401  (registers O2FTemperatureHook, O2FFiniteLossHook)
 
-from . import models  # noqa: F401  (registers O2FHead, POTOHead, NMSSwitchFCOSHead)
-from .models import NMSSwitchFCOSHead, NMSSwitchMixin, O2FHead, O2FHeadMixin, POTOAssigner, POTOHead
+from . import models  # noqa: F401  (registers the heads, assigners, losses, centerness branch)
+from .models import NMSSwitchFCOSHead, NMSSwitchMixin, O2FHead, O2FHeadMixin, POTOAssigner
 
-__all__ = ['NMSSwitchFCOSHead', 'NMSSwitchMixin', 'O2FHead', 'O2FHeadMixin', 'POTOAssigner',
-           'POTOHead']
+__all__ = ['NMSSwitchFCOSHead', 'NMSSwitchMixin', 'O2FHead', 'O2FHeadMixin', 'POTOAssigner']
