@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from o2f_core.cli import CliError
 from o2f_det import gpu_check
-from o2f_det.cli_common import CliError
 
 REPO = Path(__file__).resolve().parents[1]
 

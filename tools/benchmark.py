@@ -22,12 +22,13 @@ Device: CUDA when available, else CPU (``--device`` overrides). Times are median
 
 from __future__ import annotations
 
-import argparse
 import json
 import os.path as osp
 import statistics
 import sys
 import time
+
+from o2f_core.cli import OneLineArgumentParser, exit_on_cli_error
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 COCO_SHAPE = (800, 1333)
@@ -36,13 +37,8 @@ NUM_CLASSES = 80
 GOALS = {'loss': ('<=', 1.05), 'postprocess': ('<=', 0.5), 'e2e': ('>=', 1.0)}
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
-
-
 def parse_args(argv):
-    parser = _OneLineParser(prog='tools/benchmark.py', description=__doc__.split('\n\n')[0])
+    parser = OneLineArgumentParser(prog='tools/benchmark.py', description=__doc__.split('\n\n')[0])
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
                         help='default: cuda when available, else cpu')
     parser.add_argument('--repeats', type=int, default=20, help='timed runs per measurement')
@@ -248,8 +244,12 @@ def bench_e2e(args, device, measure) -> list[dict]:
     from mmdet.structures import DetDataSample
     from mmengine.runner import load_checkpoint
 
-    from o2f_det.cli_common import load_task_config
-    from o2f_det.synthetic import generate_scene
+    from o2f_core.cli import load_task_config
+    from o2f_core.engine import install_checkpoint_support
+    from o2f_core.eval_runner import switch_nms
+    from o2f_core.synthetic import generate_scene
+
+    install_checkpoint_support()  # the demo checkpoints load with weights_only
 
     models, notes = {}, []
     for name in ('o2f', 'fcos'):
@@ -264,8 +264,7 @@ def bench_e2e(args, device, measure) -> list[dict]:
             model.init_weights()
             torch.nn.init.zeros_(model.bbox_head.conv_cls.bias)  # scores ~0.5: real candidates
             notes.append(f'{name}: untrained')
-        if hasattr(model.bbox_head, 'set_with_nms'):
-            model.bbox_head.set_with_nms(name == 'fcos')
+        switch_nms(model, name == 'fcos')
         models[name] = model.to(device).eval()
         image_hw = cfg.image_size
     rng = np.random.default_rng(args.seed)
@@ -294,6 +293,7 @@ def bench_e2e(args, device, measure) -> list[dict]:
                  o2f_images_per_s=count / o2f_s, fcos_images_per_s=count / fcos_s)]
 
 
+@exit_on_cli_error
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     import torch

@@ -10,7 +10,6 @@ ratio o2f / FCOS is the figure of merit (goal <= 1.0). Not a test: timings depen
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -20,9 +19,12 @@ import time
 
 import torch
 
+from o2f_core.cli import OneLineArgumentParser, exit_on_cli_error
+
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineArgumentParser(prog="tools/benchmark_assigner.py",
+                                   description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--objects", type=int, nargs="+", default=[1, 10, 100])
@@ -61,6 +63,7 @@ def random_objects(num, height, width, generator, device):
     return boxes, labels
 
 
+@exit_on_cli_error
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from mmdet.models.dense_heads import FCOSHead

@@ -26,7 +26,6 @@ then says so on every line concerned.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -36,6 +35,7 @@ import time
 
 import numpy as np
 
+from o2f_core.cli import OneLineArgumentParser, exit_on_cli_error
 from o2f_crowd.evaluation import evaluate, load_odgt
 
 
@@ -166,8 +166,10 @@ def time_mmdet(gt_path, dt_json_path, num_images=None):
     return clock, {"AP": float(ap), "mMR": float(mr), "JI": float(ji)}
 
 
+@exit_on_cli_error
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineArgumentParser(prog="tools/benchmark_eval_crowd.py",
+                                   description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=4370)
     parser.add_argument("--dets", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--mmdet-images", type=int, default=None,

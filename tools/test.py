@@ -3,7 +3,7 @@
 
 ``python tools/test.py {det,seg,crowd} CONFIG CHECKPOINT [--out PRED.pkl] [options]`` prints a
 small table like the paper's Table 5 (one row per NMS setting). The shared testing runner is
-``o2f_det.testing``. User errors print one line and exit with code 2.
+``o2f_core.eval_runner``. User errors print one line and exit with code 2.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import sys
 import warnings
 
+from o2f_core.cli import TASKS
+
 # mmengine 0.10.7 imports pkg_resources (deprecated by setuptools) when it resolves `mmdet::`
 # config bases; keep that notice from burying our one-line errors and warnings.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
-TASKS = ('det', 'seg', 'crowd')
 USAGE = ('usage: tools/test.py {det,seg,crowd} CONFIG CHECKPOINT [--out PRED.pkl] '
          '[--work-dir DIR] [--allow-partial] [--cfg-options KEY=VALUE|+NEWKEY=VALUE ...] '
          '[--launcher {none,pytorch}]\n'
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
         print(f'tools/test.py: error: unknown task {task!r}; choose one of {", ".join(TASKS)}',
               file=sys.stderr)
         return 2
-    from o2f_det.testing import run
+    from o2f_core.eval_runner import run
 
     return run(rest, task)
 

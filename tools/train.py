@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Train an o2f model: ``python tools/train.py {det,seg,crowd} CONFIG [options]``.
 
-A thin dispatcher: the task picks the package entrypoint (imported lazily, so ``det`` never
-imports the seg or crowd packages); all flags are handled by the shared runner
-(``o2f_det.training``). User errors print one line and exit with code 2.
+A thin dispatcher: the task picks the package entrypoint ``o2f_<task>.train`` (imported lazily,
+so ``det`` never imports the seg or crowd packages); all flags are handled by the shared runner
+(``o2f_core.train_runner``). User errors print one line and exit with code 2.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ import importlib
 import sys
 import warnings
 
+from o2f_core.cli import TASKS
+
 # mmengine 0.10.7 imports pkg_resources (deprecated by setuptools) when it resolves `mmdet::`
 # config bases; keep that notice from burying our one-line errors and warnings.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
-ENTRYPOINTS = {'det': 'o2f_det.train', 'seg': 'o2f_seg.train', 'crowd': 'o2f_crowd.train'}
 USAGE = ('usage: tools/train.py {det,seg,crowd} CONFIG [--work-dir DIR] [--resume [CKPT]] '
-         '[--amp] [--cfg-options KEY=VALUE|+NEWKEY=VALUE ...] [--launcher {none,pytorch}]\n'
+         '[--amp] [--cfg-options KEY=VALUE|+NEWKEY=VALUE ...] [--launcher {none,pytorch}] '
+         '[--print-config]\n'
          '  --cfg-options: a key the config does not have is refused; add one with +KEY=VALUE\n'
+         '  --print-config: print the merged config with the heads\' defaults, do not train\n'
          '  tools/train.py TASK --help: every option')
 
 
@@ -28,11 +31,11 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     task, rest = argv[0], argv[1:]
-    if task not in ENTRYPOINTS:
-        print(f'tools/train.py: error: unknown task {task!r}; choose one of '
-              f'{", ".join(ENTRYPOINTS)}', file=sys.stderr)
+    if task not in TASKS:
+        print(f'tools/train.py: error: unknown task {task!r}; choose one of {", ".join(TASKS)}',
+              file=sys.stderr)
         return 2
-    return importlib.import_module(ENTRYPOINTS[task]).main(rest)
+    return importlib.import_module(f'o2f_{task}.train').main(rest)
 
 
 if __name__ == '__main__':

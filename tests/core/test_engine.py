@@ -15,7 +15,14 @@ from mmengine.model import BaseModel  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from o2f_core import linear_temperature  # noqa: E402
-from o2f_core.engine import TRUST_ENV, load_local_checkpoint  # noqa: E402
+from o2f_core.engine import (  # noqa: E402
+    TRUST_ENV,
+    install_checkpoint_support,
+    load_local_checkpoint,
+)
+
+# What the runners do before they save or resume (importing o2f_core.engine changes nothing).
+install_checkpoint_support()
 
 
 class TinyHead(nn.Module):

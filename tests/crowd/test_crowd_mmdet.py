@@ -1,6 +1,6 @@
 """The mmdet side of o2f-crowd: dataset, metric, configs, a tiny training run and model mode.
 
-Uses the synthetic CrowdHuman-format scenes of ``o2f_det.synthetic`` (64 x 64 px, a few images).
+Uses the synthetic CrowdHuman-format scenes of ``o2f_core.synthetic`` (64 x 64 px, a few images).
 """
 
 import json
@@ -23,7 +23,7 @@ CROWD_CONFIG = REPO / "configs" / "crowd" / "o2f_r50_crowdhuman.py"
 
 @pytest.fixture(scope="module")
 def crowd_data(tmp_path_factory):
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp("crowd") / "data"
     info = write_synthetic_dataset(root, num_train=4, num_val=3, image_size=(64, 64), seed=3,

@@ -75,7 +75,7 @@ def training_main(config: str, work_dir: str) -> None:
     from mmengine.dist import get_rank
     from mmengine.model import is_model_wrapper
 
-    from o2f_det.training import build_runner
+    from o2f_core.train_runner import build_runner
 
     runner = build_runner([config, '--launcher', 'pytorch', '--work-dir', work_dir,
                            '--cfg-options', 'train_cfg.max_epochs=3'], 'det')

@@ -11,8 +11,8 @@ from mmdet.models.dense_heads import base_dense_head  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 
 import o2f_det  # noqa: E402,F401
+from o2f_core.eval_runner import format_table  # noqa: E402
 from o2f_det import NMSSwitchFCOSHead  # noqa: E402
-from o2f_det.testing import format_table  # noqa: E402
 
 
 def fcos_head(with_nms: bool) -> NMSSwitchFCOSHead:

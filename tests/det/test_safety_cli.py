@@ -19,9 +19,9 @@ pytest.importorskip('mmdet')
 
 import torch  # noqa: E402
 
-from o2f_det import testing, training  # noqa: E402
-from o2f_det.cli_common import CliError  # noqa: E402
-from o2f_det.data_checks import check_dataset  # noqa: E402
+from o2f_core import eval_runner, train_runner  # noqa: E402
+from o2f_core.cli import CliError  # noqa: E402
+from o2f_core.data_checks import check_dataset  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def one_line(stderr: str, *needles: str) -> str:
 
 @pytest.fixture(scope='module')
 def demo_data(tmp_path_factory) -> Path:
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp('safety') / 'data'
     write_synthetic_dataset(root, num_train=4, num_val=2, image_size=(64, 64), seed=1)
@@ -102,7 +102,7 @@ def foreign_checkpoints(demo_data, tmp_path_factory) -> dict:
 def test_checkpoint_of_another_model_is_refused(name, o2f_config, foreign_checkpoints, tmp_path,
                                                 capsys):
     checkpoint = str(foreign_checkpoints[name])
-    code = testing.run([o2f_config, checkpoint, '--work-dir', str(tmp_path)], 'det')
+    code = eval_runner.run([o2f_config, checkpoint, '--work-dir', str(tmp_path)], 'det')
     captured = capsys.readouterr()
     assert code == 2
     line = one_line(captured.err, f'checkpoint {checkpoint} does not match the model: ',
@@ -115,7 +115,7 @@ def test_checkpoint_of_another_model_is_refused(name, o2f_config, foreign_checkp
 def test_allow_partial_evaluates_and_says_what_was_not_loaded(o2f_config, foreign_checkpoints,
                                                               tmp_path, capsys):
     checkpoint = str(foreign_checkpoints['foo'])
-    code = testing.run([o2f_config, checkpoint, '--work-dir', str(tmp_path), '--allow-partial'],
+    code = eval_runner.run([o2f_config, checkpoint, '--work-dir', str(tmp_path), '--allow-partial'],
                        'det')
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -129,7 +129,7 @@ def test_allow_partial_evaluates_and_says_what_was_not_loaded(o2f_config, foreig
 def test_own_model_checkpoint_loads_strictly(o2f_config, tmp_path, capsys):
     checkpoint = tmp_path / 'own.pth'
     torch.save({'state_dict': _model_state(o2f_config), 'meta': {}}, str(checkpoint))
-    assert testing.run([o2f_config, str(checkpoint), '--work-dir', str(tmp_path / 'w')],
+    assert eval_runner.run([o2f_config, str(checkpoint), '--work-dir', str(tmp_path / 'w')],
                        'det') == 0
     captured = capsys.readouterr()
     assert 'warning' not in captured.err and '| w/ NMS |' in captured.out
@@ -139,7 +139,7 @@ def test_own_model_checkpoint_loads_strictly(o2f_config, tmp_path, capsys):
 def test_corrupt_checkpoint_is_one_line(content, o2f_config, tmp_path, capsys):
     checkpoint = tmp_path / 'broken.pth'
     checkpoint.write_bytes(content)
-    assert testing.run([o2f_config, str(checkpoint)], 'det') == 2
+    assert eval_runner.run([o2f_config, str(checkpoint)], 'det') == 2
     line = one_line(capsys.readouterr().err, f'not a valid checkpoint: {checkpoint} (')
     assert 'O2F_TRUST_CHECKPOINTS' not in line
 
@@ -148,7 +148,7 @@ def test_out_that_is_an_input_is_refused(o2f_config, tmp_path, capsys):
     checkpoint = tmp_path / 'model.pkl'
     torch.save({'state_dict': _model_state(o2f_config)}, str(checkpoint))
     before = checkpoint.read_bytes()
-    code = testing.run([o2f_config, str(checkpoint), '--out', str(checkpoint),
+    code = eval_runner.run([o2f_config, str(checkpoint), '--out', str(checkpoint),
                         '--work-dir', str(tmp_path / 'w')], 'det')
     assert code == 2
     one_line(capsys.readouterr().err, f'--out {checkpoint} is the same file as the input')
@@ -164,7 +164,7 @@ def test_non_finite_loss_stops_training_without_a_nan_checkpoint(name, demo_data
                                                                  capsys):
     config = demo_config(tmp_path, demo_data, name)
     work = tmp_path / 'work'
-    code = training.run([config, '--work-dir', str(work), '--cfg-options',
+    code = train_runner.run([config, '--work-dir', str(work), '--cfg-options',
                          'optim_wrapper.optimizer.lr=1e6', 'train_cfg.max_epochs=3',
                          'default_hooks.checkpoint.interval=1',
                          'default_hooks.checkpoint.max_keep_ckpts=10',
@@ -191,7 +191,7 @@ def test_all_empty_training_set_is_one_line(demo_data, tmp_path, capsys):
     coco['annotations'] = []
     ann.write_text(json.dumps(coco))
     config = demo_config(tmp_path, data)
-    assert training.run([config, '--work-dir', str(tmp_path / 'w')], 'det') == 2
+    assert train_runner.run([config, '--work-dir', str(tmp_path / 'w')], 'det') == 2
     one_line(capsys.readouterr().err, 'no training image left after filter_cfg',
              str(ann), 'train_dataloader.dataset.filter_cfg.filter_empty_gt=False')
 
@@ -201,13 +201,13 @@ def test_all_empty_training_set_is_one_line(demo_data, tmp_path, capsys):
 
 
 def test_cfg_options_typo_is_refused_and_plus_adds_a_key(o2f_config, tmp_path, capsys):
-    assert training.run([o2f_config, '--cfg-options', 'trian_cfg.max_epochs=5'], 'det') == 2
+    assert train_runner.run([o2f_config, '--cfg-options', 'trian_cfg.max_epochs=5'], 'det') == 2
     one_line(capsys.readouterr().err, "unknown --cfg-options key 'trian_cfg.max_epochs'",
              "did you mean 'train_cfg'", '+trian_cfg.max_epochs=VALUE')
-    assert training.run([o2f_config, '--cfg-options', 'train_cfg.max_epochz=5'], 'det') == 2
+    assert train_runner.run([o2f_config, '--cfg-options', 'train_cfg.max_epochz=5'], 'det') == 2
     one_line(capsys.readouterr().err, "has no key 'train_cfg.max_epochz'",
              "did you mean 'train_cfg.max_epochs'")
-    runner = training.build_runner([o2f_config, '--work-dir', str(tmp_path), '--cfg-options',
+    runner = train_runner.build_runner([o2f_config, '--work-dir', str(tmp_path), '--cfg-options',
                                     '+o2f_note=hello', 'train_cfg.max_epochs=5'], 'det')
     assert runner.cfg.o2f_note == 'hello' and runner.cfg.train_cfg.max_epochs == 5
 
@@ -222,13 +222,13 @@ def test_cfg_options_typo_is_refused_and_plus_adds_a_key(o2f_config, tmp_path, c
 def test_invalid_head_values_are_one_line_naming_the_key(option, needle, o2f_config, tmp_path,
                                                           capsys):
     key = option.lstrip('+').split('=')[0]
-    assert training.run([o2f_config, '--work-dir', str(tmp_path), '--cfg-options', option],
+    assert train_runner.run([o2f_config, '--work-dir', str(tmp_path), '--cfg-options', option],
                         'det') == 2
     one_line(capsys.readouterr().err, 'cannot build the model', f'(config key {key})', needle)
 
 
 def test_unknown_type_names_the_type_and_its_key(o2f_config, tmp_path, capsys):
-    assert training.run([o2f_config, '--work-dir', str(tmp_path), '--cfg-options',
+    assert train_runner.run([o2f_config, '--work-dir', str(tmp_path), '--cfg-options',
                          'model.neck.type=FPNN'], 'det') == 2
     one_line(capsys.readouterr().err, "unknown type 'FPNN' in model.neck")
 
@@ -299,7 +299,7 @@ def test_data_check_runs_before_the_model_is_built(demo_data, tmp_path, capsys, 
         raise AssertionError('the model was built before the data check')
 
     monkeypatch.setattr(Runner, 'from_cfg', fail)
-    assert training.run([config, '--work-dir', str(tmp_path / 'w')], 'det') == 2
+    assert train_runner.run([config, '--work-dir', str(tmp_path / 'w')], 'det') == 2
     one_line(capsys.readouterr().err, f'image {root}/train/000002.png', 'zero-byte')
 
 
@@ -319,11 +319,11 @@ def test_odgt_checks(demo_data, tmp_path):
 def test_resume_without_checkpoint_says_training_starts_from_scratch(o2f_config, tmp_path,
                                                                       capsys):
     work = tmp_path / 'work'
-    runner = training.build_runner([o2f_config, '--work-dir', str(work), '--resume'], 'det')
+    runner = train_runner.build_runner([o2f_config, '--work-dir', str(work), '--resume'], 'det')
     assert runner._resume is True and runner._load_from is None  # mmengine's auto-resume kept
     assert f'no checkpoint in {work}: training starts from scratch' in capsys.readouterr().err
     (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
-    training.build_runner([o2f_config, '--work-dir', str(work), '--resume'], 'det')
+    train_runner.build_runner([o2f_config, '--work-dir', str(work), '--resume'], 'det')
     assert 'training starts from scratch' not in capsys.readouterr().err
 
 

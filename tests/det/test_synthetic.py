@@ -13,7 +13,7 @@ pytest.importorskip("pycocotools")
 from PIL import Image  # noqa: E402
 from pycocotools.coco import COCO  # noqa: E402
 
-from o2f_det.synthetic import (  # noqa: E402
+from o2f_core.synthetic import (  # noqa: E402
     SHAPE_CLASSES,
     box_iou_xyxy,
     polygon_area,

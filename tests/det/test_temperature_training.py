@@ -11,7 +11,7 @@ from o2f_core import linear_temperature  # noqa: E402
 
 
 def test_two_epoch_training_uses_the_hooks_temperature_per_epoch(tiny_config, tmp_path):
-    from o2f_det.training import build_runner
+    from o2f_core.train_runner import build_runner
 
     runner = build_runner([str(tiny_config), '--work-dir', str(tmp_path / 'work'),
                            '--cfg-options', 'train_cfg.max_epochs=2'], 'det')

@@ -24,7 +24,7 @@ SIZE = 96
 
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory) -> Path:
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp('seg_syn') / 'data'
     write_synthetic_dataset(root, num_train=4, num_val=2, image_size=(SIZE, SIZE), seed=3,

@@ -2,10 +2,12 @@
 
 Pure torch (POTO's Hungarian matching also calls scipy, imported on first use).
 
-The mmengine glue (temperature hook, checkpoint loading) lives in :mod:`o2f_core.engine`, which
-is imported only by the packages that train with mmengine. The names below are loaded on first
-use (PEP 562), so that :mod:`o2f_core.io` (standard library only) does not import torch: the
-CrowdHuman file evaluation writes its outputs with it and needs only numpy and scipy.
+The mmengine level sits beside it and is imported only on use: :mod:`o2f_core.engine` (hooks,
+checkpoint loading), :mod:`o2f_core.train_runner` / :mod:`o2f_core.eval_runner` (the train and
+test command lines of every task), :mod:`o2f_core.data_checks`, :mod:`o2f_core.synthetic` (the
+shapes dataset); :mod:`o2f_core.cli` and :mod:`o2f_core.io` need only the standard library. The
+names below are loaded on first use (PEP 562), so that importing the package pulls in neither
+torch nor mmdet: the CrowdHuman file evaluation needs only numpy and scipy.
 """
 
 import importlib

@@ -2,9 +2,11 @@
 strict checkpoint loading.
 
 Importing this module (the det/seg/crowd packages do it on import) registers
-``O2FTemperatureHook`` in mmengine's HOOKS registry (reachable from the ``mmdet`` scope) and makes
-mmengine 0.10.7 able to load its own checkpoints on torch >= 2.6 without turning off torch's
-``weights_only`` safety check:
+``O2FTemperatureHook`` and ``O2FFiniteLossHook`` in mmengine's HOOKS registry (reachable from the
+``mmdet`` scope) and changes nothing else. :func:`install_checkpoint_support`, called explicitly by
+the runners and loaders (train, test, eval_crowd, visualize, demo, export), makes mmengine 0.10.7
+able to load its own checkpoints on torch >= 2.6 without turning off torch's ``weights_only``
+safety check:
 
 * torch >= 2.6 loads with ``weights_only=True``. mmengine checkpoints hold numpy arrays/scalars and
   ``HistoryBuffer`` objects of the MessageHub. We allow-list exactly those types while loading.
@@ -48,7 +50,8 @@ from .schedule import iteration_temperature, linear_temperature
 __all__ = ["O2FTemperatureHook", "O2FFiniteLossHook", "NonFiniteLossError",
            "set_model_temperature", "checkpoint_safe_globals", "load_local_checkpoint",
            "load_checkpoint_strict", "CheckpointError", "UntrustedCheckpointError",
-           "CheckpointMismatchError", "TRUST_ENV"]
+           "CheckpointMismatchError", "TRUST_ENV", "install_checkpoint_support",
+           "checkpoint_support_installed"]
 
 TRUST_ENV = "O2F_TRUST_CHECKPOINTS"
 
@@ -404,14 +407,28 @@ class O2FFiniteLossHook(Hook):
                     "rate (optim_wrapper.optimizer.lr)")
 
 
-def _install_checkpoint_support() -> None:
+def checkpoint_support_installed() -> bool:
+    """Whether :func:`install_checkpoint_support` has run in this process."""
+    return (HistoryBuffer.__dict__.get("__getstate__") is _history_buffer_getstate
+            and CheckpointLoader._schemes.get("") is load_local_checkpoint)  # noqa: SLF001
+
+
+def install_checkpoint_support() -> None:
+    """Let mmengine save and resume checkpoints that torch >= 2.6 loads with ``weights_only``.
+
+    Two process-wide changes (see the module docstring), made explicitly by the entry points that
+    save or load checkpoints, never at import: ``HistoryBuffer`` pickles without its statistics
+    functions, and mmengine's local-file checkpoint loader becomes :func:`load_local_checkpoint`
+    (the allow-list). Idempotent: a second call changes nothing.
+    """
+    if checkpoint_support_installed():
+        return
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     # mmengine resolves a path by its prefix; '' is its local-file loader, which calls torch.load
-    # without weights_only. Replacing that scheme is mmengine's own mechanism for new loaders.
+    # without weights_only. Replacing that scheme is mmengine's own mechanism for new loaders (it
+    # needs force=True: the scheme exists already); done once, on request.
     CheckpointLoader.register_scheme(prefixes="", loader=load_local_checkpoint, force=True)
 
-
-_install_checkpoint_support()
 
 # Registration: O2FDualNMSValLoop (LOOPS) and O2FDuplicateRateMetric (METRICS).
 from . import dual_nms, duplicate_metric  # noqa: E402,F401

@@ -60,11 +60,10 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
     if not osp.isfile(checkpoint):
         raise InferenceError(f"checkpoint not found: {checkpoint}; pass the .pth written by "
                              "tools/train.py crowd")
-    import torch
     from mmengine.runner import Runner
 
+    from o2f_core.cli import CliError, default_work_dir, load_task_config, parse_cfg_options
     from o2f_core.io import UnsafeOutputError, check_output_path
-    from o2f_det.cli_common import CliError, default_work_dir, load_task_config, parse_cfg_options
 
     from .evaluation import detection_record, write_odgt
 
@@ -83,7 +82,15 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
     except UnsafeOutputError as error:
         raise InferenceError(str(error)) from None
 
-    from o2f_core.engine import CheckpointError, load_checkpoint_strict, load_local_checkpoint
+    from o2f_core.engine import (
+        CheckpointError,
+        install_checkpoint_support,
+        load_checkpoint_strict,
+        load_local_checkpoint,
+    )
+    from o2f_core.eval_runner import collect_predictions
+
+    install_checkpoint_support()
 
     try:  # a broken file is reported before the (slow) model build
         loaded = load_local_checkpoint(checkpoint, map_location="cpu")
@@ -95,17 +102,9 @@ def detect_to_odgt(config: str, checkpoint: str, out_path: str,
     except CheckpointError as error:
         raise InferenceError(str(error)) from None
     dataloader = runner.build_dataloader(cfg.test_dataloader)
-    model = runner.model
-    model.eval()
-    records = []
-    with torch.no_grad():
-        for data_batch in dataloader:
-            for sample in model.test_step(data_batch):
-                height, width = sample.ori_shape[:2]
-                pred = sample.pred_instances
-                records.append(detection_record(
-                    sample.img_id, height, width, pred.bboxes.cpu().numpy(),
-                    pred.scores.cpu().numpy(), box_decimals))
+    records = [detection_record(pred["img_id"], *pred["ori_shape"], pred["bboxes"],
+                                pred["scores"], box_decimals)
+               for pred in collect_predictions(runner.model, dataloader)]
     try:
         write_odgt(out_path, records, inputs, "--dt")
     except UnsafeOutputError as error:  # the path changed during inference

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from o2f_det.training import run
+from o2f_core.train_runner import run
 
 
 def main(argv: list[str] | None = None) -> int:

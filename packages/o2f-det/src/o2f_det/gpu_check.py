@@ -37,7 +37,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from o2f_det.cli_common import CliError, OneLineArgumentParser, exit_on_cli_error
+from o2f_core.cli import CliError, OneLineArgumentParser, exit_on_cli_error
 
 SCHEMA = 'o2f-gpu-check/1'
 CHECKS = ('versions', 'mmcv_ops', 'train_fp32', 'train_amp', 'inference', 'ddp')
@@ -313,7 +313,7 @@ def check_mmcv_ops(device, seed: int, num_boxes: int = 4000) -> dict:
 
 
 def _load_detector_cfg(config: str):
-    from o2f_det.cli_common import load_task_config
+    from o2f_core.cli import load_task_config
 
     cfg = load_task_config(osp.join(REPO_ROOT, config), 'det')
     cfg.model.backbone.init_cfg = None  # no download: random backbone weights
@@ -323,8 +323,14 @@ def _load_detector_cfg(config: str):
 def _build_model(cfg, device):
     from mmdet.registry import MODELS
 
+    from o2f_core.engine import set_model_temperature
+
     model = MODELS.build(cfg.model)
     model.init_weights()
+    # No Runner (hence no O2FTemperatureHook) here: set the first epoch's T as the hook would.
+    hook = next((h for h in cfg.get('custom_hooks', []) if h.get('type') == 'O2FTemperatureHook'),
+                {})
+    set_model_temperature(model, float(hook.get('t_max', 0.6)))
     return model.to(device)
 
 
@@ -402,6 +408,8 @@ def check_inference(device, args) -> dict:
     """Images/s of o2f without NMS vs FCOS with NMS, batch 1, untrained but with candidates."""
     import torch
 
+    from o2f_core.eval_runner import switch_nms
+
     generator = torch.Generator().manual_seed(args.seed + 1)
     warmup = 1 if args.dry_run else WARMUP_IMAGES
     batches = [_random_batch(generator, 1, args.image_hw, with_gt=False)
@@ -412,8 +420,7 @@ def check_inference(device, args) -> dict:
         # Untrained heads score every point ~0.01 (below score_thr): a zero class bias gives
         # ~0.5, so every level passes nms_pre candidates and NMS has real work, as when trained.
         torch.nn.init.zeros_(model.bbox_head.conv_cls.bias)
-        if hasattr(model.bbox_head, 'set_with_nms'):
-            model.bbox_head.set_with_nms(name == 'fcos')
+        switch_nms(model, name == 'fcos')
         dets = []
         with torch.no_grad():
             for batch in batches[:warmup]:

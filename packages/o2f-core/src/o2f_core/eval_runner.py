@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 
-from o2f_det.cli_common import (
+from o2f_core.cli import (
     CliError,
     OneLineArgumentParser,
     build_error_line,
@@ -32,7 +32,7 @@ from o2f_det.cli_common import (
     parse_cfg_options,
     setup_launcher,
 )
-from o2f_det.data_checks import check_config_data
+from o2f_core.data_checks import check_config_data
 
 # (row label, test_cfg.with_nms, key in the --out pickle)
 NMS_SETTINGS = (('w/o NMS', False, 'without_nms'), ('w/ NMS', True, 'with_nms'))
@@ -109,8 +109,52 @@ def _annotation_files(cfg) -> list[str]:
     return files
 
 
-def _nms_switch_heads(model) -> list:
-    return [module for module in model.modules() if hasattr(module, 'set_with_nms')]
+def switch_nms(model, with_nms: bool) -> list:
+    """Turn NMS on or off on every head of ``model`` that has the switch (``set_with_nms``).
+
+    The one place that flips ``test_cfg.with_nms`` of a built model (test, visualize, demo,
+    benchmark). A DDP/model wrapper is looked through (``modules()`` reaches the heads).
+
+    Returns:
+        list: the switched heads (empty: the model has no NMS switch, nothing changed).
+    """
+    heads = [module for module in model.modules() if callable(getattr(module, 'set_with_nms',
+                                                                      None))]
+    for head in heads:
+        head.set_with_nms(with_nms)
+    return heads
+
+
+def collect_predictions(model, dataloader, evaluator=None) -> list[dict]:
+    """Run ``model`` over ``dataloader`` (eval mode, no gradients) and gather its predictions.
+
+    The one "run the test loader and collect predictions" loop (visualize, demo, CrowdHuman
+    inference). With ``evaluator`` (an mmengine ``Evaluator``) every batch is also fed to it, so
+    the caller can ``evaluator.evaluate(n)`` afterwards without a second pass.
+
+    Returns:
+        list[dict]: one dict per image in loader order: ``img_id`` (the dataset's: an int for
+        COCO, the odgt ``ID`` string for CrowdHuman), ``img_path`` (str or
+        None), ``ori_shape`` ((H, W) original image), ``bboxes`` (K, 4) xyxy in original-image
+        pixels, ``scores`` (K,), ``labels`` (K,) as numpy arrays.
+    """
+    import torch
+
+    model.eval()
+    predictions = []
+    with torch.no_grad():
+        for batch in dataloader:
+            outputs = model.test_step(batch)
+            if evaluator is not None:
+                evaluator.process(data_samples=outputs, data_batch=batch)
+            for sample in outputs:
+                pred = sample.pred_instances
+                predictions.append(dict(
+                    img_id=sample.img_id, img_path=sample.get('img_path'),
+                    ori_shape=tuple(sample.ori_shape[:2]),
+                    bboxes=pred.bboxes.cpu().numpy(), scores=pred.scores.cpu().numpy(),
+                    labels=pred.labels.cpu().numpy()))
+    return predictions
 
 
 @exit_on_cli_error
@@ -119,10 +163,16 @@ def run(argv: list[str] | None, task: str) -> int:
     from mmengine.dist import get_rank
     from mmengine.runner import Runner
 
-    from o2f_core.engine import CheckpointError, load_checkpoint_strict, load_local_checkpoint
+    from o2f_core.engine import (
+        CheckpointError,
+        install_checkpoint_support,
+        load_checkpoint_strict,
+        load_local_checkpoint,
+    )
     from o2f_core.io import UnsafeOutputError, atomic_output, check_output_path
 
     check_task(task, 'tools/test.py')
+    install_checkpoint_support()
     args = build_parser(task).parse_args(argv)
     cfg_options = parse_cfg_options(args.cfg_options)
     cfg = load_task_config(args.config, task, cfg_options)
@@ -171,14 +221,12 @@ def run(argv: list[str] | None, task: str) -> int:
         except CheckpointError as err:
             raise CliError(str(err)) from None
         runner._has_loaded = True  # noqa: SLF001 - Runner.test() would otherwise load_or_resume
-        heads = _nms_switch_heads(runner.model)
-        if not heads:
+        if not switch_nms(runner.model, False):
             raise CliError(f'{args.config}: no head with an NMS switch (test_cfg.with_nms); '
                            'use an o2f head (O2FHead, NMSSwitchFCOSHead, ...)')
         rows, predictions = [], {}
         for label, with_nms, out_key in NMS_SETTINGS:
-            for head in heads:
-                head.set_with_nms(with_nms)
+            switch_nms(runner.model, with_nms)
             metrics = runner.test()
             rows.append((label, dict(metrics)))
             if dump_dir is not None and get_rank() == 0:

@@ -5,7 +5,7 @@
 The device is chosen by mmengine (CUDA when present, CPU otherwise).
 
 Safety, the same for every task: the data files are checked before the model is built
-(:mod:`o2f_det.data_checks`), errors while building the model/dataset are one line naming the
+(:mod:`o2f_core.data_checks`), errors while building the model/dataset are one line naming the
 config key, an empty training set after ``filter_cfg`` is one line, and ``O2FFiniteLossHook``
 stops training at the first non-finite loss (exit code 1) before any NaN checkpoint is saved.
 """
@@ -16,7 +16,7 @@ import argparse
 import os.path as osp
 import sys
 
-from o2f_det.cli_common import (
+from o2f_core.cli import (
     CliError,
     OneLineArgumentParser,
     build_error_line,
@@ -28,7 +28,7 @@ from o2f_det.cli_common import (
     parse_cfg_options,
     setup_launcher,
 )
-from o2f_det.data_checks import check_config_data
+from o2f_core.data_checks import check_config_data
 
 FINITE_LOSS_HOOK = 'O2FFiniteLossHook'
 # Exit code of a run stopped by a non-finite loss (2 is kept for command-line/config errors).
@@ -54,6 +54,9 @@ def build_parser(task: str) -> OneLineArgumentParser:
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                         help='pytorch: distributed training under torchrun (gloo on CPU, '
                         'nccl on GPU)')
+    parser.add_argument('--print-config', '--dry-run', action='store_true',
+                        help='print the merged config (bases, --cfg-options, and the defaults '
+                        'of every head the config does not set) and exit without training')
     # torch.distributed.launch passes --local-rank; torchrun uses the LOCAL_RANK variable.
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0,
                         help=argparse.SUPPRESS)
@@ -75,7 +78,10 @@ def build_runner(argv: list[str] | None, task: str):
     """
     import torch
 
+    from o2f_core.engine import install_checkpoint_support
+
     check_task(task, 'tools/train.py')
+    install_checkpoint_support()  # checkpoints saved and resumed with weights_only loading
     args = build_parser(task).parse_args(argv)
     cfg_options = parse_cfg_options(args.cfg_options)
     cfg = load_task_config(args.config, task, cfg_options)
@@ -120,6 +126,82 @@ def build_runner(argv: list[str] | None, task: str):
     return runner
 
 
+# Model parts whose constructor defaults --print-config fills in (the settings a reader of the
+# config cannot see otherwise); backbones and necks are mmdet's own and documented there.
+HEAD_KEYS = ('bbox_head', 'mask_head', 'rpn_head', 'roi_head')
+
+
+def constructor_defaults(cls) -> dict:
+    """Keyword defaults of ``cls.__init__`` along its MRO (a subclass's own default wins).
+
+    Parameters without a default, ``*args``/``**kwargs``, ``init_cfg`` and ``train_cfg`` /
+    ``test_cfg`` (the detector passes its own ``model.train_cfg``/``test_cfg`` to the heads) are
+    skipped.
+    """
+    import inspect
+
+    defaults = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if (name in ('self', 'init_cfg', 'train_cfg', 'test_cfg')
+                    or param.default is inspect.Parameter.empty
+                    or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD)):
+                continue
+            defaults.setdefault(name, param.default)
+    return defaults
+
+
+def effective_config(cfg):
+    """``cfg`` with the constructor defaults of the model's heads filled in where unset.
+
+    The head classes are looked up in mmdet's MODELS registry (the config's ``custom_imports``
+    registered ours); the config's own values are kept, only missing keys are added.
+
+    Returns:
+        tuple: the completed ``mmengine.Config`` (a copy) and ``{head key: [added keys]}``.
+    """
+    import copy
+
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    cfg = copy.deepcopy(cfg)
+    added = {}
+    model = cfg.get('model') or {}
+    for key in HEAD_KEYS:
+        head = model.get(key)
+        if not isinstance(head, dict) or not isinstance(head.get('type'), str):
+            continue
+        cls = MODELS.get(head['type'])
+        if cls is None:
+            raise CliError(build_error_line(KeyError(
+                f"{head['type']} is not in the model registry"), cfg, 'model'))
+        missing = {name: value for name, value in constructor_defaults(cls).items()
+                   if name not in head}
+        head.update(missing)
+        added[key] = sorted(missing)
+    return cfg, added
+
+
+def print_config(argv: list[str] | None, task: str) -> int:
+    """``--print-config``: the merged config with the heads' defaults, on stdout; no training."""
+    args = build_parser(task).parse_args(argv)
+    cfg_options = parse_cfg_options(args.cfg_options)
+    cfg = load_task_config(args.config, task, cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg, added = effective_config(cfg)
+    print(f'# {args.config}: merged config (bases and --cfg-options applied)', flush=True)
+    for key, names in added.items():
+        print(f"# model.{key}: defaults of {cfg.model[key]['type']} filled in: "
+              f"{', '.join(names) or 'none'}")
+    print(cfg.pretty_text, flush=True)
+    return 0
+
+
 def add_finite_loss_hook(cfg) -> None:
     """Add :class:`o2f_core.engine.O2FFiniteLossHook` to ``custom_hooks`` (once)."""
     hooks = list(cfg.get('custom_hooks') or [])
@@ -162,6 +244,9 @@ def run(argv: list[str] | None, task: str) -> int:
     """Train ``task`` from the command line ``argv``; returns the process exit code."""
     from o2f_core.engine import NonFiniteLossError
 
+    check_task(task, 'tools/train.py')
+    if build_parser(task).parse_args(argv).print_config:
+        return print_config(argv, task)
     runner = build_runner(argv, task)
     build_train_loop(runner)
     try:

@@ -3,7 +3,7 @@
 A missing COCO download otherwise ends in a 57-line pycocotools traceback after the model was
 built, and a broken image in a crash hours into training. :func:`check_config_data` looks at every
 dataloader's dataset (wrappers such as ``RepeatDataset`` included) and raises ONE
-:class:`~o2f_det.cli_common.CliError` line naming the file, the config key and the fix:
+:class:`~o2f_core.cli.CliError` line naming the file, the config key and the fix:
 
 - the annotation file exists, is not empty and parses: COCO json (``images``, ``annotations``,
   ``categories`` lists) or CrowdHuman ``.odgt`` (one JSON record per line);
@@ -19,7 +19,7 @@ import json
 import os
 import os.path as osp
 
-from o2f_det.cli_common import CliError
+from o2f_core.cli import CliError
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 DECODED_IMAGES = 4  # decoding is the slow part; existence and size are checked for all images
