@@ -93,3 +93,13 @@ def test_refuses_a_model_without_nms_switch(tiny_config, tmp_path):
     runner = Runner.from_cfg(cfg)
     with pytest.raises(TypeError, match='no head with set_with_nms'):
         runner.val()
+
+
+def test_train_flag_selects_the_dual_loop(tiny_config, tmp_path):
+    from o2f_core.train_runner import build_runner
+
+    runner = build_runner([str(tiny_config), '--work-dir', str(tmp_path / 'flag'),
+                           '--dual-nms-val'], 'det')
+    assert runner.cfg.val_cfg.type == 'O2FDualNMSValLoop'
+    runner = build_runner([str(tiny_config), '--work-dir', str(tmp_path / 'plain')], 'det')
+    assert runner.cfg.val_cfg.type == 'ValLoop'

@@ -54,6 +54,10 @@ def build_parser(task: str) -> OneLineArgumentParser:
     parser.add_argument('--launcher', choices=['none', 'pytorch'], default='none',
                         help='pytorch: distributed training under torchrun (gloo on CPU, '
                         'nccl on GPU)')
+    parser.add_argument('--dual-nms-val', action='store_true',
+                        help='validate without NMS and with NMS from one forward pass '
+                        "(val_cfg.type='O2FDualNMSValLoop'): AP w/o NMS under the metric's "
+                        'name, w/ NMS under nms/<name> (Fig. 5: tools/plot_curves.py)')
     parser.add_argument('--print-config', '--dry-run', action='store_true',
                         help='print the merged config (bases, --cfg-options, and the defaults '
                         'of every head the config does not set) and exit without training')
@@ -93,6 +97,8 @@ def build_runner(argv: list[str] | None, task: str):
                            'drop --amp to train in fp32 on CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.dual_nms_val:
+        cfg.val_cfg = dict(cfg.get('val_cfg') or {}, type='O2FDualNMSValLoop')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
