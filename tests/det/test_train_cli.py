@@ -73,7 +73,7 @@ def test_train_resume_and_evaluate_with_and_without_nms(tiny_config, tmp_path, c
     assert proc.returncode == 0, proc.stderr[-4000:]
     table = [line for line in proc.stdout.splitlines() if line.startswith('|')]
     assert table[0].split('|')[1:-1] == [' NMS ', ' AP ', ' AP_50 ', ' AP_75 ', ' AP_s ',
-                                         ' AP_m ', ' AP_l ', ' AR@100 ']
+                                         ' AP_m ', ' AP_l ', ' AR@100 ', ' dup@0.3 ']
     assert table[2].startswith('| w/o NMS |') and table[3].startswith('| w/ NMS |')
     with open(out, 'rb') as file:
         predictions = pickle.load(file)

@@ -36,6 +36,27 @@ from o2f_core.data_checks import check_config_data
 
 # (row label, test_cfg.with_nms, key in the --out pickle)
 NMS_SETTINGS = (('w/o NMS', False, 'without_nms'), ('w/ NMS', True, 'with_nms'))
+DUPLICATE_PREFIX = 'duplicate/'  # O2FDuplicateRateMetric's names
+
+
+def add_duplicate_rate(cfg) -> bool:
+    """Append :class:`o2f_core.duplicate_metric.O2FDuplicateRateMetric` (score 0.3) to the test
+    evaluator when the test pipeline loads the ground truth (it needs ``gt_instances``).
+
+    Returns:
+        bool: whether the metric was added.
+    """
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    pipeline = dataset.get('pipeline') or []
+    if not any(isinstance(step, dict) and step.get('type') == 'LoadAnnotations'
+               for step in pipeline):
+        return False
+    evaluators = cfg.test_evaluator
+    evaluators = list(evaluators) if isinstance(evaluators, list | tuple) else [evaluators]
+    if not any(e.get('type') == 'O2FDuplicateRateMetric' for e in evaluators):
+        evaluators.append(dict(type='O2FDuplicateRateMetric'))
+    cfg.test_evaluator = evaluators
+    return True
 
 
 def build_parser(task: str) -> OneLineArgumentParser:
@@ -79,9 +100,12 @@ def format_table(rows: Sequence[tuple[str, dict]]) -> str:
         return '\n'.join(['| NMS | result |', '|---|---|'] + [
             f'| {label} | no metrics (no detections above test_cfg.score_thr?) |'
             for label, _ in rows])
-    names = [key.rsplit('/', 1)[-1].replace('mAP', 'AP') for key in keys]
-    if names and all(name.startswith('bbox_') for name in names):
-        names = [name[len('bbox_'):] for name in names]
+    # the duplicate rate (O2FDuplicateRateMetric) shows as one column; its counts stay out
+    keys = [key for key in keys if not key.startswith(DUPLICATE_PREFIX + 'num_')]
+    names = ['dup@0.3' if key == DUPLICATE_PREFIX + 'rate' else
+             key.rsplit('/', 1)[-1].replace('mAP', 'AP') for key in keys]
+    if names and all(name.startswith('bbox_') or name == 'dup@0.3' for name in names):
+        names = [name[len('bbox_'):] if name.startswith('bbox_') else name for name in names]
     lines = ['| NMS | ' + ' | '.join(names) + ' |', '|---' * (len(names) + 1) + '|']
     for label, metrics in rows:
         cells = []
@@ -199,6 +223,7 @@ def run(argv: list[str] | None, task: str) -> int:
         parent['init_cfg'] = None
     setup_launcher(cfg, args.launcher)
 
+    add_duplicate_rate(cfg)
     dump_dir = None
     if args.out is not None:
         out_dir = osp.dirname(osp.abspath(args.out))
