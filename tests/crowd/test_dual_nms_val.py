@@ -15,7 +15,7 @@ CROWD_CONFIG = REPO / "configs" / "crowd" / "o2f_r50_crowdhuman.py"
 
 @pytest.fixture(scope="module")
 def crowd_data(tmp_path_factory):
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp("crowd_dual") / "data"
     return write_synthetic_dataset(root, num_train=2, num_val=3, image_size=(64, 64), seed=3,

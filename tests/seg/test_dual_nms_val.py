@@ -15,7 +15,7 @@ DEMO = REPO / 'configs' / 'seg' / 'condinst_o2f_demo_cpu.py'
 
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory) -> Path:
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = tmp_path_factory.mktemp('seg_dual') / 'data'
     write_synthetic_dataset(root, num_train=2, num_val=4, image_size=(96, 96), seed=3,

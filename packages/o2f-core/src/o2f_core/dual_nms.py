@@ -156,6 +156,8 @@ class O2FDualNMSValLoop(ValLoop):
         self.runner.call_hook('before_val_epoch')
         self.runner.model.eval()
         self.val_loss.clear()
+        from .eval_runner import switch_nms  # the one NMS switch (lazy: no CLI import cost)
+
         heads = nms_switch_heads(self.runner.model)
         saved = [None if head.test_cfg is None else head.test_cfg.get('with_nms')
                  for head in heads]
@@ -169,7 +171,7 @@ class O2FDualNMSValLoop(ValLoop):
                 if value is None:
                     head.test_cfg.pop('with_nms', None)
                 else:
-                    head.set_with_nms(value)
+                    switch_nms(head, value)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
         nms_metrics = self.nms_evaluator.evaluate(len(self.dataloader.dataset))
         metrics.update({NMS_PREFIX + key: value for key, value in nms_metrics.items()})
@@ -180,8 +182,9 @@ class O2FDualNMSValLoop(ValLoop):
         return metrics
 
     def _set_nms(self, enabled: bool) -> None:
-        for head in nms_switch_heads(self.runner.model):
-            head.set_with_nms(enabled)
+        from .eval_runner import switch_nms
+
+        switch_nms(self.runner.model, enabled)
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: Sequence[dict]):

@@ -137,7 +137,7 @@ SMALL = Scale(image_size=160, num_train=96, num_val=32, epochs=12, batch_size=8)
 
 def ensure_dataset(out_dir: str, scale: Scale) -> str:
     """The synthetic dataset of this scale under ``out_dir`` (written once, then reused)."""
-    from o2f_det.synthetic import write_synthetic_dataset
+    from o2f_core.synthetic import write_synthetic_dataset
 
     root = osp.join(out_dir, f'data-{scale.image_size}px-{scale.num_train}-{scale.num_val}')
     if not osp.isfile(osp.join(root, 'annotations', 'instances_val.json')):
