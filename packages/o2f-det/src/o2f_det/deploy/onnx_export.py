@@ -368,3 +368,70 @@ def default_out(checkpoint: str, variant: str) -> str:
     """CHECKPOINT with ``.onnx`` (``end2end``) or ``.raw.onnx`` (``raw``)."""
     stem = osp.splitext(checkpoint)[0]
     return stem + ('.onnx' if variant == 'end2end' else f'.{variant}.onnx')
+
+
+def _dynamic_conv_as_matmul(features: Tensor, weights: list[Tensor], biases: list[Tensor],
+                            num_insts: int) -> Tensor:
+    """CondInst's dynamic 1x1 convs (groups = instances) as matmuls.
+
+    Args:
+        features (Tensor): (1, K * C_in, H, W).
+        weights (list[Tensor]): per layer (K * C_out, C_in, 1, 1).
+        biases (list[Tensor]): per layer (K * C_out,).
+
+    Returns:
+        Tensor: (1, K * C_last, H, W), ReLU between layers as in mmdet.
+    """
+    height, width = features.shape[2], features.shape[3]
+    x = features.reshape(num_insts, -1, height * width)
+    for layer, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+        x = weight.reshape(num_insts, -1, weight.shape[1]) @ x + bias.reshape(num_insts, -1, 1)
+        if layer < len(weights) - 1:
+            x = x.relu()
+    return x.reshape(1, -1, height, width)
+
+
+class CondInstEnd2End(nn.Module):
+    """CondInst-o2f, batch 1: image (1, 3, H, W) -> ``boxes`` (K, 4), ``scores`` (K,),
+    ``labels`` (K,) and ``masks`` (K, H, W) probabilities (threshold them at the config's
+    ``mask_thr``). K = ``max_det`` is a constant; the dynamic filters of the K selected points
+    run as one grouped convolution whose weights are graph tensors (ONNX ``Conv`` takes them)."""
+
+    def __init__(self, detector: nn.Module, max_det: int):
+        super().__init__()
+        self.dense = DenseDetector(detector)
+        self.max_det = int(max_det)
+
+    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        from mmdet.models.utils import aligned_bilinear
+        from mmengine.structures import InstanceData
+
+        detector = self.dense.detector
+        head, mask_head = detector.bbox_head, detector.mask_head
+        features = detector.extract_feat((image - self.dense.mean) / self.dense.std)
+        cls_scores, bbox_preds, centernesses, param_preds = head(features)
+        joint = _flatten_levels(cls_scores).sigmoid() * _flatten_levels(centernesses).sigmoid()
+        strides = head.prior_generator.strides
+        points = _level_points(cls_scores, strides, head.prior_generator.offset)
+        point_strides = torch.cat([torch.full((c.shape[2] * c.shape[3],), float(s[0]))
+                                   for c, s in zip(cls_scores, strides, strict=True)])
+        scores, point_index, labels = nms_free_topk(joint, self.max_det)
+        index = point_index[0]
+        distances = _flatten_levels(bbox_preds)[0][index]
+        kept_points = points[index]
+        boxes = torch.cat([kept_points - distances[:, :2], kept_points + distances[:, 2:]], -1)
+        limit = torch.tensor(image.shape[2:], dtype=torch.float32).flip(0).repeat(2)
+        boxes = torch.minimum(boxes.clamp(min=0), limit)
+        info = InstanceData(param_preds=_flatten_levels(param_preds)[0][index],
+                            points=kept_points, strides=point_strides[index])
+        mask_feat = mask_head.mask_feature_head(features)[0]
+        # The exporter refuses a Conv whose kernel shape it cannot infer (the dynamic filters):
+        # the 1x1 dynamic convs run as batched matmuls instead, the same numbers.
+        mask_head.dynamic_conv_forward = _dynamic_conv_as_matmul
+        try:
+            mask_logits = mask_head.forward_single(mask_feat, info)[0]   # (K, h, w)
+        finally:
+            del mask_head.dynamic_conv_forward
+        masks = aligned_bilinear(mask_logits.sigmoid().unsqueeze(0),
+                                 mask_head.mask_out_stride)[0]           # (K, H', W')
+        return boxes, scores[0], labels[0], masks[:, :image.shape[2], :image.shape[3]]
