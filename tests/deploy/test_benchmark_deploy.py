@@ -24,6 +24,7 @@ def _image(seed=0):
     return np.random.default_rng(seed).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
 
 
+@pytest.mark.slow
 def test_fcos_graph_with_nms_matches_mmdet_predict(tmp_path):
     """The FCOS graph (NonMaxSuppression inside) gives mmdet's own FCOS detections with NMS."""
     import onnx
@@ -76,6 +77,7 @@ def test_calibrated_bias_lets_the_fraction_pass(fraction):
     assert abs(passing - fraction * NUM_ENTRIES) <= 2
 
 
+@pytest.mark.slow
 def test_run_benchmark_at_tiny_size(tmp_path):
     from o2f_det.deploy import benchmark
 
