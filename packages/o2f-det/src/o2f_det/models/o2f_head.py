@@ -27,6 +27,7 @@ from o2f_core import O2FAssignResult
 from .assigners import o2f_result_from_assign_result
 from .centerness_branch import O2FCenternessBranch
 from .losses import O2FGIoULoss, O2FSoftFocalLoss
+from .nms_free_topk import nms_free_topk
 from .nms_switch import NMSSwitchMixin
 
 # Keys accepted in the head's train_cfg (a typo should fail loudly, not fall back to a default).
@@ -407,7 +408,9 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
             scores, labels, point_idx = scores[passing], labels[passing], point_idx[passing]
             # nms_pre <= 0 keeps everything (mmdet's default of -1 would drop one candidate).
             if nms_pre is not None and 0 < nms_pre < scores.numel():
-                scores, order = scores.topk(nms_pre)
+                # The export's selection too: the candidates as one (1, K, 1) score table.
+                scores, order, _ = nms_free_topk(scores.view(1, -1, 1), nms_pre)
+                scores, order = scores[0], order[0]
                 labels, point_idx = labels[order], point_idx[order]
             mlvl_scores.append(scores)
             mlvl_labels.append(labels)
