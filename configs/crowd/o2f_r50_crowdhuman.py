@@ -58,7 +58,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # A list replaces the base's CocoMetric dict instead of merging keys into it.
-val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt')]
+val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt',
+                      metric=['AP', 'MR', 'JI', 'Recall'])]
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
@@ -67,5 +68,5 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[40], gamma=0.1),
 ]
 default_hooks = dict(
-    checkpoint=dict(interval=10, save_best='crowdhuman/mMR', rule='less', max_keep_ckpts=3))
+    checkpoint=dict(interval=10, save_best='crowd_human/mMR', rule='less', max_keep_ckpts=3))
 auto_scale_lr = dict(enable=False, base_batch_size=16)

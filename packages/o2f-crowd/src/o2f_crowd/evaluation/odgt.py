@@ -76,7 +76,8 @@ class GtImage:
         width (float | None): Image width in pixels, None when the record has none.
         persons (np.ndarray): (P, 4) person boxes, in file order.
         ignores (np.ndarray): (I, 4) ignore regions, in file order.
-        line (int): 1-based line of the record in its source.
+        line (int | None): 1-based line of the record in its source; None for a record of a
+            JSON list (then ``source`` names the record).
         source (str): File path or in-memory source name, for error messages.
     """
 
@@ -99,7 +100,8 @@ class DtImage:
         width (float | None): Image width from the detection record, if present.
         boxes (np.ndarray): (D, 4) boxes in file order.
         scores (np.ndarray): (D,) scores in file order.
-        line (int): 1-based line of the record in its source.
+        line (int | None): 1-based line of the record in its source; None for a record of a
+            JSON list (then ``source`` names the record).
         source (str): File path or in-memory source name, for error messages.
     """
 
@@ -324,13 +326,17 @@ def _read_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
             yield line_number, line
 
 
-def _json_line(source: str, line_number: int, line: bytes):
+def _json_line(source: str, line_number: int, line: bytes, whole_file: bool = False):
+    """Parse one line (or, ``whole_file``, a file whose first non-blank line is
+    ``line_number``), raising :class:`OdgtFormatError` on bad JSON."""
     try:
         return json.loads(line)
     except UnicodeDecodeError:
         raise OdgtFormatError(source, line_number, "not UTF-8 text",
                               "save the file as UTF-8 JSON lines") from None
     except json.JSONDecodeError as error:
+        if whole_file:  # the error knows its line
+            line_number = error.lineno
         raise OdgtFormatError(
             source, line_number, f"not valid JSON ({error.msg} at column {error.colno})",
             "write one JSON object per line") from None
@@ -422,12 +428,40 @@ def _parse_dt_line(source: str, line_number: int, line: bytes) -> DtImage:
     return parse_dt_record(_json_line(source, line_number, line), source, line_number)
 
 
+def _is_json_list(source: str) -> bool:
+    """Whether the file's first non-blank byte is ``[`` (a JSON list, not JSON lines)."""
+    try:
+        with open(source, "rb") as handle:
+            while chunk := handle.read(4096):
+                stripped = chunk.lstrip()
+                if stripped:
+                    return stripped[:1] == b"["
+    except OSError:
+        return False  # _read_lines reports it
+    return False
+
+
+def _load_dt_json_list(source: str) -> list[DtImage]:
+    """Detections from one JSON list of records; errors name the record (1-based) in the list."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    first_line = data[:len(data) - len(data.lstrip())].count(b"\n") + 1
+    records = _json_line(source, first_line, data, whole_file=True)
+    if not isinstance(records, list):  # pragma: no cover - _is_json_list saw "["
+        raise OdgtFormatError(source, None, "not a JSON list", "write a list of records")
+    # The list may be one line (mmdet's json.dump): errors name the record, not a line.
+    return [parse_dt_record(record, f"{source} record {index}", None)
+            for index, record in enumerate(records, start=1)]
+
+
 def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImage]:
     """Read and validate a whole ``.odgt`` file.
 
     Args:
         path (str | os.PathLike): The file.
-        kind (str): ``"gt"`` for ground truth, ``"dt"`` for detections.
+        kind (str): ``"gt"`` for ground truth, ``"dt"`` for detections. Detections may also be
+            one JSON list of the same records (mmdet's ``CrowdHumanMetric`` result file,
+            ``<outfile_prefix>.json``): a file whose first non-blank character is ``[``.
 
     Returns:
         list[GtImage] | list[DtImage]: One entry per record, in file order.
@@ -441,6 +475,8 @@ def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImag
     if kind == "gt":
         images = [parse_gt_record(_json_line(source, number, line), source, number)
                   for number, line in _read_lines(source)]
+    elif _is_json_list(source):
+        images = _load_dt_json_list(source)
     else:
         images = [_parse_dt_line(source, number, line) for number, line in _read_lines(source)]
     check_unique_ids(images)
@@ -452,14 +488,14 @@ def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImag
 
 def check_unique_ids(images: Sequence[GtImage] | Sequence[DtImage]) -> None:
     """Raise :class:`OdgtFormatError` at the second record of any repeated ``ID``."""
-    first_line: dict[str, int] = {}
+    first_at: dict[str, str] = {}
     for image in images:
-        if image.image_id in first_line:
+        if image.image_id in first_at:
             raise OdgtFormatError(
                 image.source, image.line,
-                f"duplicate ID '{image.image_id}' (first at line {first_line[image.image_id]})",
+                f"duplicate ID '{image.image_id}' (first at {first_at[image.image_id]})",
                 "give each image exactly one record")
-        first_line[image.image_id] = image.line
+        first_at[image.image_id] = image.source if image.line is None else f"line {image.line}"
 
 
 def write_odgt(path: str | os.PathLike, records: Iterable[dict],
