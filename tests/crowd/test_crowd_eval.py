@@ -507,7 +507,9 @@ FAST_LINES = [
      '{"box": [0, 0, 0, 7], "score": 0.30000000000000004, "tag": 1}]', True),
     ('[{"box":[1.5,2,30,40.25],"score":0.9,"tag":1}]', True),
     ('[{"score": 0.9, "box": [1, 2, 3, 4], "tag": 1}]', False),  # other key order
-    ('[{"box": [1, 2, 3, 4], "score": 1e-05, "tag": 1}]', False),  # exponent
+    ('[{"box": [1, 2, 3, 4], "score": 1e-05, "tag": 1}]', True),  # exponent: json's grammar
+    ('[{"box": [1, 2, 3, 4], "score": 0.5, "tag": 1}, '
+     '{"box": [1,  2, 3, 4], "score": 0.5, "tag": 1}]', False),  # other spacing
     ('[{"box": [1, 2, 3, 4], "score": 0.5, "tag": 1, "extra": 2}]', False),
     ('[{"box": [1, 2, 3, 4], "score": 0.5}]', False),  # no tag
     ('[]', True),

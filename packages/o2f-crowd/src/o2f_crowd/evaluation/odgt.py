@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -363,20 +361,17 @@ def read_odgt_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
 # Fast path for detection lines in the canonical layout that detection_record and most tools
 # write: ..."dtboxes": [{"box": [x, y, w, h], "score": s, "tag": t}, ...]} (any spacing).
 # json.loads spends most of its time building a dict per detection; here the dtboxes array is
-# checked structurally with bytes operations and its numbers parsed in one np.fromstring call.
-# Anything else (other key order or keys, NaN, strings, malformed numbers) takes the json path,
-# which also produces the error messages.
+# checked structurally with bytes operations, turned into one flat JSON array of numbers
+# [x, y, w, h, score, tag, x, ...] and parsed by json.loads: the same number grammar and the same
+# float conversion as the json path, without a dict per detection. Anything else (other key
+# order, keys or spacing, NaN, strings, malformed numbers) takes the json path, which also
+# produces the error messages.
 _DT_MARKERS = ((b'{"box":[', b"\x01"), (b'],"score":', b"\x02"), (b',"tag":', b"\x03"),
                (b"}", b"\x04"))
 _DT_UNIT = b"\x01,,,\x02\x03\x04"  # a detection once its numbers are removed
 _NUMBER_BYTES = b"0123456789.eE+-"
-_TO_SPACES = bytes.maketrans(b"\x01\x02\x03\x04,[]", b"       ")
-# After digits 1-9 become "1", every number must read like this (JSON's grammar without
-# exponents): numpy would also accept "01", ".5", "1." or "+1", and exponents are rare here.
-_PLAIN_NUMBER = re.compile(rb"-?(?:0|1[01]*)(?:\.[01]+)?")
-_ONE_DIGIT = bytes.maketrans(b"123456789", b"111111111")
-# Spaces are removed before the structural check, so "3 0" would read as 30: refuse it here.
-_SPLIT_NUMBER = re.compile(rb"[0-9.eE+-] +[0-9.eE+-]")
+# Markers -> the flat array: "]\x02" and "\x03" become commas, "\x01" and "\x04" vanish.
+_TO_FLAT = bytes.maketrans(b"\x02\x03", b",,")
 
 
 def _fast_detections(line: bytes):
@@ -387,24 +382,21 @@ def _fast_detections(line: bytes):
     if key < 0 or start < 0 or end < start or line.find(b'"dtboxes"', key + 1) >= 0 \
             or line[key + 9:start].strip() != b":" or line[end + 1:].strip() != b"}":
         return None
-    if _SPLIT_NUMBER.search(line, start, end):  # "3 0" is two tokens (invalid), not 30
+    # json.dumps' default separators only; any other blank (e.g. "3 0", two tokens, not 30)
+    # takes the json path.
+    array = line[start:end + 1].replace(b", ", b",").replace(b": ", b":")
+    if b" " in array:
         return None
-    array = line[start:end + 1].replace(b" ", b"")
     for old, new in _DT_MARKERS:
         array = array.replace(old, new)
     count = array.count(b"\x01")
     if array.translate(None, _NUMBER_BYTES) != b"[" + b",".join([_DT_UNIT] * count) + b"]":
         return None
-    numbers = array.translate(_TO_SPACES)
-    if not all(_PLAIN_NUMBER.fullmatch(form)
-               for form in set(numbers.translate(_ONE_DIGIT).split())):
+    try:  # json rejects what is not a JSON number ("01", ".5", "1-2", "1e")
+        values = np.array(json.loads(array.translate(_TO_FLAT, b"\x01\x04")),
+                          dtype=np.float64)
+    except (ValueError, OverflowError, RecursionError):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy warns (no error yet) on unparsable text
-        try:
-            values = np.fromstring(numbers, sep=" ") if count else np.zeros(0)
-        except (ValueError, DeprecationWarning):
-            return None
     if values.size != 6 * count:
         return None
     values = values.reshape(count, 6)
