@@ -40,3 +40,20 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, 'connect', refuse)
     monkeypatch.setattr(socket, 'create_connection', refuse)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mmengine_loggers():
+    """Forget mmengine's cached loggers after each test.
+
+    A Runner names its logger after the start time in seconds, so two runners started within one
+    second share an ``MMLogger`` whose stream handler still points at the previous test's captured
+    (now closed) stderr: the next log call prints a 'Logging error' traceback into the one-line
+    error that the test checks.
+    """
+    yield
+    try:
+        from mmengine.logging import MMLogger
+    except ImportError:  # core tests run without mmengine
+        return
+    MMLogger._instance_dict.clear()

@@ -1,17 +1,10 @@
 # Baseline: mmdet FCOS (one-to-many, with mmdet's centre sampling / GIoU / norm-on-bbox tricks),
-# R50 + FPN, 1x, on the same data pipeline and schedule as FCOS-o2f. Evaluated with NMS (its
+# R50 + FPN, 1x, with the backbone, data and schedule of o2f_r50_1x.py. Evaluated with NMS (its
 # default here) and without: tools/test.py runs both.
-_base_ = '../_base_/o2f_fcos_r50_fpn.py'
-
-model = dict(
-    bbox_head=dict(
-        type='NMSSwitchFCOSHead',
-        center_sampling=True,
-        center_sample_radius=1.5,
-        loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
-        loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
-        loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
-    train_cfg=None,  # FCOS has its own fixed assignment (regress ranges + centre sampling)
-    test_cfg=dict(with_nms=True))
-
-custom_hooks = []  # no temperature schedule
+_base_ = [
+    '../_base_/models/fcos_r50_fpn.py',
+    '../_base_/datasets/coco_detection.py',
+    '../_base_/schedules/schedule_1x.py',
+    '../_base_/default_runtime.py',
+]
+o2f_task = 'det'

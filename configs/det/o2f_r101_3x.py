@@ -1,23 +1,13 @@
-# FCOS-o2f, ResNet-101 + FPN, 3x (36 epochs, lr x0.1 at 24 and 33), multi-scale 640-800 training.
-_base_ = '../_base_/o2f_fcos_r50_fpn.py'
+# FCOS-o2f, ResNet-101 + FPN, COCO 3x with multi-scale training (shorter side 640-800): the
+# authors' configs/r101_3x_ms.py.
+_base_ = [
+    '../_base_/models/o2f_fcos_r50_fpn.py',
+    '../_base_/datasets/coco_detection_ms.py',
+    '../_base_/schedules/schedule_3x.py',
+    '../_base_/default_runtime.py',
+]
+o2f_task = 'det'
 
 model = dict(
     backbone=dict(depth=101,
                   init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))
-
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=[(1333, 640), (1333, 800)], keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-
-max_epochs = 36
-train_cfg = dict(max_epochs=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[24, 33],
-         gamma=0.1),
-]

@@ -1,14 +1,36 @@
 # The POTO baseline of the CPU demo (`python tools/demo.py --poto`): DeFCN's one-to-one
-# (Hungarian) assignment on the o2f head, NMS-free. `fcos_demo_cpu.py` plus the POTO diff; the
-# head is shaped exactly like `o2f_demo_cpu.py`'s, so only the assignment differs from o2f.
+# (Hungarian) assignment on the o2f head, NMS-free, shrunk exactly like `o2f_demo_cpu.py`, so only
+# the assignment differs from o2f.
 #
 #   python tools/train.py det configs/det/poto_demo_cpu.py
-_base_ = ['./fcos_demo_cpu.py']
+_base_ = [
+    '../_base_/models/poto_r50_fpn.py',
+    '../_base_/datasets/shapes_demo.py',
+    '../_base_/schedules/demo_cpu_24e.py',
+    '../_base_/default_runtime.py',
+]
+o2f_task = 'det'
 
 model = dict(
-    bbox_head=dict(type='POTOHead', num_ctr_convs=3, ctr_conv_channels=32),
-    train_cfg=dict(
-        assigner=dict(alpha=0.8, center_radius=1.5),
-        centerness_weighting=False,  # DeFCN: plain GIoU on the matched points
-        loss_bbox_weight=2.0),
-    test_cfg=dict(with_nms=False))
+    backbone=dict(
+        depth=18,
+        base_channels=16,
+        stem_channels=16,
+        out_indices=(1, 2, 3),
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128], out_channels=64, start_level=0, num_outs=4),
+    bbox_head=dict(
+        num_classes=3,
+        in_channels=64,
+        feat_channels=64,
+        stacked_convs=2,
+        strides=[8, 16, 32, 64],
+        norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
+        ctr_conv_channels=32))
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=24, max_keep_ckpts=1))
+randomness = dict(seed=0)

@@ -39,8 +39,10 @@ def _is_ignore(box):
     return box["tag"] != "person" or bool(box.get("extra", {}).get("ignore", 0))
 
 
+@pytest.mark.parametrize("keep_ignore_regions", [False, True])
 @pytest.mark.parametrize("box_type,key", [("full", "fbox"), ("visible", "vbox")])
-def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key):
+def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key,
+                                                    keep_ignore_regions):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
 
@@ -50,7 +52,8 @@ def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key):
     dataset = DATASETS.build(dict(
         type="O2FCrowdHumanDataset", data_root=crowd_data["root"],
         ann_file="annotations/crowd_train.odgt", data_prefix=dict(img="Images/"),
-        box_type=box_type, pipeline=[dict(type="LoadImageFromFile"),
+        box_type=box_type, keep_ignore_regions=keep_ignore_regions,
+        pipeline=[dict(type="LoadImageFromFile"),
                                      dict(type="LoadAnnotations", with_bbox=True),
                                      dict(type="PackDetInputs")]))
     records = _records(crowd_data["crowd_train"])
@@ -65,7 +68,8 @@ def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key):
         expected[:, 2:] += expected[:, :2]
         np.testing.assert_allclose(sample.gt_instances.bboxes.numpy(), expected, atol=1e-4)
         assert (sample.gt_instances.labels.numpy() == 0).all()
-        assert len(sample.ignored_instances) == len(ignores)
+        # Ignore regions reach the sample (and so the head) only with the switch on.
+        assert len(sample.ignored_instances) == (len(ignores) if keep_ignore_regions else 0)
         assert sample.metainfo["img_id"] == record["ID"]
         assert sample.metainfo["ori_shape"] == (record["height"], record["width"])
     assert total_ignored > 0  # the synthetic set has ignore regions to exercise
@@ -214,7 +218,7 @@ def test_crowd_configs_load_with_the_paper_recipe():
     assert [h["type"] for h in o2f.custom_hooks] == ["O2FTemperatureHook"]
     fcos = Config.fromfile(str(CROWD_CONFIG.with_name("fcos_r50_crowdhuman.py")))
     assert fcos.model.bbox_head.type == "NMSSwitchFCOSHead" and fcos.model.test_cfg.with_nms
-    assert fcos.model.bbox_head.num_classes == 1 and fcos.custom_hooks == []
+    assert fcos.model.bbox_head.num_classes == 1 and fcos.get('custom_hooks') is None
 
 
 TINY_CONFIG = """
@@ -229,6 +233,7 @@ model = dict(
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, ann_file='annotations/crowd_train.odgt',
+                 keep_ignore_regions={keep},
                  pipeline=[dict(type='LoadImageFromFile'),
                            dict(type='LoadAnnotations', with_bbox=True),
                            dict(type='RandomResize', scale=[(80, 56), (80, 72)], keep_ratio=True),
@@ -259,7 +264,8 @@ def test_tiny_crowd_training_evaluates_through_the_metric_and_model_mode(
     from o2f_crowd.train import main as train_main
     from o2f_det import O2FHead
 
-    # Spy on the head: the ignore regions of the batch must reach its loss.
+    # Spy on the head: with keep_ignore_regions=True (TINY_CONFIG) the ignore regions of the
+    # batch must reach its loss.
     ignore_counts = []
     original_loss_by_feat = O2FHead.loss_by_feat
 
@@ -271,7 +277,7 @@ def test_tiny_crowd_training_evaluates_through_the_metric_and_model_mode(
     monkeypatch.setattr(O2FHead, "loss_by_feat", spy)
     config = tmp_path / "tiny_crowd.py"
     config.write_text(TINY_CONFIG.format(base=str(CROWD_CONFIG),
-                                         root=crowd_data["root"] + "/"))
+                                         root=crowd_data["root"] + "/", keep=True))
     work_dir = tmp_path / "work"
     assert train_main([str(config), "--work-dir", str(work_dir)]) == 0
     # 4 training images, batch 2, 2 epochs; every ignore region of the set was seen each epoch.
@@ -317,7 +323,7 @@ def test_ignore_regions_are_neither_positives_nor_negatives(crowd_data, tmp_path
     register_all_modules()
     config = tmp_path / "tiny_crowd.py"
     config.write_text(TINY_CONFIG.format(base=str(CROWD_CONFIG),
-                                         root=crowd_data["root"] + "/"))
+                                         root=crowd_data["root"] + "/", keep=True))
     cfg = Config.fromfile(str(config))
     model = MODELS.build(cfg.model)
     model.train()
@@ -364,3 +370,99 @@ def test_model_mode_bad_paths_are_one_line_exit_2(tmp_path):
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], lines
     assert list(tmp_path.iterdir()) == []
+
+
+def _ids(dataset):
+    return [dataset.get_data_info(i)["img_id"] for i in range(len(dataset))]
+
+
+def _write_odgt(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def test_dataset_drops_boxes_outside_the_image_or_under_one_pixel(tmp_path):
+    """The authors' rule: no overlap with the image, or w < 1 or h < 1 -> dropped (persons and
+    ignore regions alike); a box partly outside stays, unclipped. An image left without a person
+    is dropped from training."""
+    from o2f_crowd.datasets import O2FCrowdHumanDataset
+
+    def person(box, tag="person", ignore=0):
+        return {"tag": tag, "fbox": box, "vbox": box, "extra": {"ignore": ignore}}
+
+    records = [
+        {"ID": "a", "height": 100, "width": 200, "gtboxes": [
+            person([10, 10, 20, 30]),                  # inside: kept
+            person([-5, 50, 20, 20]),                  # partly outside: kept as is
+            person([200, 10, 30, 30]),                 # starts at the right edge: no overlap
+            person([10, 150, 5, 5]),                   # below the image
+            person([-30, 10, 30, 10]),                 # ends at the left edge: no overlap
+            person([50, 50, 0.5, 10]),                 # under 1 px wide
+            person([60, 50, 10, 0.99]),                # under 1 px high
+            person([70, 50, 1.0, 1.0]),                # exactly 1 px: kept
+            person([100, 20, 10, 10], tag="mask"),     # ignore region inside
+            person([120, 20, 10, 10], ignore=1),       # ignore region inside
+            person([300, 300, 10, 10], tag="mask"),    # ignore region off the image: dropped
+        ]},
+        {"ID": "b", "height": 100, "width": 200, "gtboxes": [
+            person([250, 10, 20, 20]), person([10, 10, 20, 20], tag="mask")]},
+    ]
+    ann_file = _write_odgt(tmp_path / "boxes.odgt", records)
+    kept = [[10, 10, 30, 40], [-5, 50, 15, 70], [70, 50, 71, 51]]
+    for keep_ignore, ignores in ((False, []), (True, [[100, 20, 110, 30], [120, 20, 130, 30]])):
+        dataset = O2FCrowdHumanDataset(ann_file=ann_file, data_prefix=dict(img=""), pipeline=[],
+                                       keep_ignore_regions=keep_ignore,
+                                       filter_cfg=dict(filter_empty_gt=True))
+        assert _ids(dataset) == ["a"]  # "b" has no person left
+        instances = dataset[0]["instances"]
+        assert [i["bbox"] for i in instances if not i["ignore_flag"]] == kept
+        assert [i["bbox"] for i in instances if i["ignore_flag"]] == ignores
+        assert all(i["bbox_label"] == (-1 if i["ignore_flag"] else 0) for i in instances)
+    # Evaluation (test mode) reads every image; "b" keeps only its ignore region when asked.
+    dataset = O2FCrowdHumanDataset(ann_file=ann_file, data_prefix=dict(img=""), pipeline=[],
+                                   keep_ignore_regions=True, test_mode=True,
+                                   filter_cfg=dict(filter_empty_gt=True))
+    assert _ids(dataset) == ["a", "b"]
+    assert [i["bbox"] for i in dataset[1]["instances"]] == [[10, 10, 30, 30]]
+
+
+def test_ignore_region_switch_decides_what_reaches_the_head(crowd_data, tmp_path, monkeypatch):
+    """The recipe's dataset (authors': ignore regions dropped) gives the head no ignore region;
+    `keep_ignore_regions=True` gives it every one of the image. (The FCOS baseline has the same
+    dataset: tests/test_recipes.py.)"""
+    import torch
+    from mmdet.registry import DATASETS, MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.dataset import pseudo_collate
+
+    register_all_modules()
+    leaf = tmp_path / "tiny.py"
+    leaf.write_text(TINY_CONFIG.format(base=str(CROWD_CONFIG), root=crowd_data["root"] + "/",
+                                       keep=False))
+    cfg = Config.fromfile(str(leaf))
+    recipe = Config.fromfile(str(CROWD_CONFIG))
+    assert recipe.train_dataloader.dataset.keep_ignore_regions is False  # the authors' default
+    head_type = MODELS.get(cfg.model.bbox_head.type)
+    seen = []
+    original = head_type.loss_by_feat
+
+    def spy(self, *args, **kwargs):
+        ignored = kwargs.get("batch_gt_instances_ignore", args[5] if len(args) > 5 else None)
+        seen.append([len(i) for i in ignored])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(head_type, "loss_by_feat", spy)
+    model = MODELS.build(cfg.model)
+    model.train()
+    records = _records(crowd_data["crowd_train"])
+    index = next(i for i, r in enumerate(records) if any(_is_ignore(b) for b in r["gtboxes"]))
+    expected = sum(_is_ignore(b) for b in records[index]["gtboxes"])
+    for keep, count in ((False, 0), (True, expected)):
+        dataset_cfg = cfg.train_dataloader.dataset.copy()
+        dataset_cfg.update(keep_ignore_regions=keep, filter_cfg=None)
+        dataset = DATASETS.build(dataset_cfg)
+        batch = model.data_preprocessor(pseudo_collate([dataset[index]]), True)
+        torch.manual_seed(0)
+        model.loss(batch["inputs"], batch["data_samples"])
+        assert seen[-1] == [count]
+    assert expected > 0

@@ -5,8 +5,12 @@ and ``<data_root>/<data_prefix.img><ID>.jpg`` images with the same box rules as 
 
 * one class, ``person``; full-body boxes (``fbox``) by default, visible boxes (``vbox``) with
   ``box_type='visible'``;
+* a box that does not overlap the image, or is under 1 px wide or high, is dropped (the authors'
+  dataset rule; the evaluator still counts every gt box);
 * a box whose ``tag`` is not ``person`` or whose ``extra.ignore`` is non-zero is an **ignore
-  region**: ``ignore_flag=1`` (label -1, as mmdet's ``CrowdHumanDataset``), which ``PackDetInputs``
+  region**. By default (the authors' recipe) ignore regions are dropped too: nothing reaches the
+  head, so their points train as negatives. With ``keep_ignore_regions=True`` they become
+  ``ignore_flag=1`` instances (label -1, as mmdet's ``CrowdHumanDataset``), which ``PackDetInputs``
   moves to ``data_sample.ignored_instances``; the head gets them as ``batch_gt_instances_ignore``
   and the o2f assigner never labels points inside them (neither positive nor negative).
 
@@ -34,6 +38,15 @@ from .evaluation.odgt import OdgtFormatError, read_odgt_records
 __all__ = ["O2FCrowdHumanDataset"]
 
 BOX_KEYS = {"full": "fbox", "visible": "vbox"}
+# The authors' dataset drops boxes narrower or lower than this (pixels).
+MIN_BOX_SIDE = 1.0
+
+
+def _is_trainable(x: float, y: float, w: float, h: float, width: int, height: int) -> bool:
+    """The authors' rule: the box overlaps the image and is at least 1 px wide and high."""
+    overlap_w = max(0.0, min(x + w, width) - max(x, 0.0))
+    overlap_h = max(0.0, min(y + h, height) - max(y, 0.0))
+    return overlap_w * overlap_h > 0 and w >= MIN_BOX_SIDE and h >= MIN_BOX_SIDE
 
 
 def _image_size_from_header(path: str) -> tuple[int, int]:
@@ -55,16 +68,21 @@ class O2FCrowdHumanDataset(BaseDetDataset):
             ``id_hw_*.json``), used for records without ``height``/``width``; relative to
             ``data_root``. Default: ``id_hw_{train,val}.json`` in ``data_root`` as mmdet finds it.
         extra_ann_file (str, optional): mmdet's name for ``image_size_file``.
+        keep_ignore_regions (bool): False (default, the authors' recipe): ignore regions are
+            dropped, so the head trains their points as negatives. True: they are kept as
+            ``ignore_flag=1`` instances (``data_sample.ignored_instances``), which O2FHead
+            excludes from its negatives.
         **kwargs: :class:`mmdet.datasets.BaseDetDataset` arguments (``ann_file``, ``data_root``,
             ``data_prefix=dict(img='Images/')``, ``pipeline``, ``test_mode``, ``filter_cfg`` ...).
             ``filter_cfg=dict(filter_empty_gt=True, min_size=...)`` drops, in training only,
-            images without a person and images whose shorter side is below ``min_size``.
+            images without a (kept) person and images whose shorter side is below ``min_size``.
     """
 
     METAINFO = {"classes": ("person",), "palette": [(220, 20, 60)]}
 
     def __init__(self, *args, box_type: str = "full", image_size_file: str | None = None,
-                 extra_ann_file: str | None = None, **kwargs):
+                 extra_ann_file: str | None = None, keep_ignore_regions: bool = False,
+                 **kwargs):
         if box_type not in BOX_KEYS:
             raise ValueError(f"O2FCrowdHumanDataset: box_type must be one of {sorted(BOX_KEYS)}, "
                              f"got {box_type!r}")
@@ -74,6 +92,7 @@ class O2FCrowdHumanDataset(BaseDetDataset):
                              "same thing; give one of them")
         self.box_key = BOX_KEYS[box_type]
         self.image_size_file = image_size_file if image_size_file is not None else extra_ann_file
+        self.keep_ignore_regions = bool(keep_ignore_regions)
         super().__init__(*args, **kwargs)
 
     def _size_file(self) -> str | None:
@@ -145,6 +164,9 @@ class O2FCrowdHumanDataset(BaseDetDataset):
             ignored = box.get("tag") != "person" or bool(
                 isinstance(extra, dict) and extra.get("ignore", 0))
             x, y, w, h = (float(v) for v in value)
+            if (ignored and not self.keep_ignore_regions) or \
+                    not _is_trainable(x, y, w, h, width, height):
+                continue
             instances.append({"bbox": [x, y, x + w, y + h], "bbox_label": -1 if ignored else 0,
                               "ignore_flag": int(ignored)})
         return {"img_path": img_path, "img_id": image_id, "height": int(height),
