@@ -155,13 +155,14 @@ def _default(cls, name):
 
 
 def _head_of(cfg) -> dict:
-    from o2f_det import O2FHead
+    from o2f_det.models.o2f_head import DEFAULT_CENTERNESS_BRANCH
 
     head, train = cfg.model.bbox_head, cfg.model.train_cfg
     assigner = train.assigner
     hooks = [h for h in cfg.get('custom_hooks', []) if h.type == 'O2FTemperatureHook']
     hook = hooks[0] if len(hooks) == 1 else {}
-    loss_bbox_weight = train.get('loss_bbox_weight', head.get('loss_bbox', {}).get('loss_weight'))
+    loss_bbox = head.get('loss_bbox', {})  # O2FGIoULoss: its defaults are the authors'
+    branch = {**DEFAULT_CENTERNESS_BRANCH, **head.get('centerness_branch', {})}
     return dict(
         type=head.type, num_classes=head.num_classes, in_channels=head.in_channels,
         stacked_convs=head.stacked_convs, feat_channels=head.feat_channels,
@@ -170,11 +171,10 @@ def _head_of(cfg) -> dict:
         o2f_topk=assigner.num_ambiguous + 1, poto_alpha=assigner.alpha,
         center_sample_radius=assigner.center_radius,
         soft_weight=assigner.ambiguous_weight, max_soft_weight=1.0,
-        centerness_weighted_giou=train.get('centerness_weighting', True),
-        loss_bbox=dict(type='GIoULoss', loss_weight=loss_bbox_weight),
-        centerness_convs=head.get('num_ctr_convs', _default(O2FHead, 'num_ctr_convs')),
-        centerness_conv_channels=head.get('ctr_conv_channels',
-                                          _default(O2FHead, 'ctr_conv_channels')),
+        centerness_weighted_giou=loss_bbox.get('centerness_weighting', True),
+        loss_bbox=dict(type='GIoULoss', loss_weight=loss_bbox.get('loss_weight', 2.0)),
+        centerness_convs=branch['num_convs'],
+        centerness_conv_channels=branch['channels'],
         max_epoch=cfg.train_cfg.max_epochs if hook.get('by_epoch') else None,
         max_t=hook.get('t_max'), min_t=hook.get('t_min'), t_per_epoch=hook.get('by_epoch'))
 

@@ -123,6 +123,7 @@ def _heads(device):
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
         test_cfg=ConfigDict(nms_pre=1000, score_thr=0.05, max_per_img=100, with_nms=True,
                             nms=nms)))
+    o2f.set_temperature(0.6)  # T of the first epoch, as O2FTemperatureHook would set it
     return o2f.to(device), fcos.to(device)
 
 

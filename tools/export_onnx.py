@@ -144,7 +144,7 @@ def _load_detector(config: str, checkpoint: str | None, allow_partial: bool = Fa
     head = detector.bbox_head
     if not hasattr(head, 'o2f_flatten'):
         raise ExportError(f'{config}: head {type(head).__name__} is one-to-many and needs NMS; '
-                          'export an o2f config (O2FHead / POTOHead)')
+                          'export an o2f config (O2FHead)')
     if checkpoint is not None:
         try:  # another model's weights are refused (an "OK" export of the wrong model)
             load_checkpoint_strict(detector, checkpoint, allow_partial)

@@ -27,7 +27,8 @@ model = dict(
         stacked_convs=2,
         strides=[8, 16, 32, 64],
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
-        ctr_conv_channels=32),  # the paper's 3 centerness convs at the demo's width
+        # the paper's 3 centerness convs at the demo's width
+        centerness_branch=dict(channels=32)),
     # The paper's 1 certain + 7 ambiguous with the official weights (base): 1 + 3, the official
     # CrowdHuman K, measured 1 AP worse here without NMS.
     train_cfg=dict(assigner=dict(num_ambiguous=7)))

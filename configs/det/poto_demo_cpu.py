@@ -28,7 +28,7 @@ model = dict(
         stacked_convs=2,
         strides=[8, 16, 32, 64],
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),
-        ctr_conv_channels=32))
+        centerness_branch=dict(channels=32)))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

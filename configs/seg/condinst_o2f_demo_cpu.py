@@ -20,16 +20,15 @@ model = dict(
     mask_iou_matching=False,
     bbox_head=dict(
         type='O2FCondInstBboxHead',
-        num_ctr_convs=3,
-        ctr_conv_channels=32,  # the paper's 64 at the demo's width
-        temperature=0.6,
+        # the paper's 3 convs, at 32 channels (the paper's 64 at the demo's width)
+        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=32),
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0),
         mask_centres=True),
     mask_head=dict(type='O2FCondInstMaskHead', mask_weighting='soft_target'),
     train_cfg=dict(
-        assigner=dict(num_ambiguous=7, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     test_cfg=dict(with_nms=False))
 
 # T from 0.6 (first epoch) to 0.2 (last epoch), whatever train_cfg.max_epochs is.

@@ -132,7 +132,8 @@ def test_no_object_all_negative_and_box_loss_exact_zero_with_gradient():
     assert (res.assigned_gt == -1).all() and (res.labels == -1).all()
     assert res.soft_targets.abs().sum() == 0 and res.weights.abs().sum() == 0
     assert res.num_labelled == 0
-    expected = sum(negative_term(0.1) for _ in ONE_POINTS) + sum(negative_term(p) for p in ONE_PROBS)
+    expected = (sum(negative_term(0.1) for _ in ONE_POINTS)
+                + sum(negative_term(p) for p in ONE_PROBS))
     cls = classification_loss(scores, res)
     assert cls.item() == pytest.approx(expected, rel=1e-6)
     box_sum, weight_sum = box_loss(pred, torch.zeros((0, 4)), points, res)
@@ -234,3 +235,41 @@ def test_cuda_matches_cpu():
     assert gpu.assigned_gt.device.type == "cuda"
     assert gpu.assigned_gt.cpu().tolist() == cpu.assigned_gt.tolist()
     torch.testing.assert_close(gpu.soft_targets.cpu(), cpu.soft_targets)
+
+
+# Two candidates of ONE_GT whose order flips with the ranking (alpha = 0.5):
+#   A at (12, 12): p = 0.81, box [0, 0, 32, 8]     IoU 0.25: multiply sqrt(.2025) = .45, add .53
+#   B at (20, 20): p = 0.36, box [0, 0, 32, 20.48] IoU 0.64: multiply sqrt(.2304) = .48, add .50
+RANKING_POINTS = [(12, 12), (20, 20)]
+RANKING_PROBS = [0.81, 0.36]
+RANKING_PRED = [[0, 0, 32, 8], [0, 0, 32, 20.48]]
+
+
+@pytest.mark.parametrize('ranking, certain_point', [('multiply', 1), ('add', 0)])
+def test_ranking_multiply_and_add_pick_different_anchors(ranking, certain_point):
+    from o2f_core.assigner import ranking_score
+
+    prob, iou = torch.tensor([0.81, 0.36]), torch.tensor([0.25, 0.64])
+    expected = {'multiply': [0.45, 0.48], 'add': [0.53, 0.50]}[ranking]
+    torch.testing.assert_close(ranking_score(prob, iou, 0.5, ranking), torch.tensor(expected))
+    assigner = O2FAssigner(num_ambiguous=0, alpha=0.5, ranking=ranking)
+    scores, pred, points, strides = scene(RANKING_POINTS, RANKING_PROBS, RANKING_PRED)
+    res = assigner.assign(scores, pred, points, strides, ONE_GT, torch.tensor([1]), 0.5)
+    assert res.certain.nonzero().flatten().tolist() == [certain_point]
+    assert res.num_labelled == 1
+
+
+def test_add_ranking_never_labels_a_point_without_overlap():
+    # Two of three candidates overlap the object, so k = 2. Without the zero for IoU = 0, A would
+    # rank (1 - .5) * .99 = .495 above C's .5 * .3 + .5 * .5 = .4 (B: .1 + .5 = .6).
+    assigner = O2FAssigner(num_ambiguous=2, alpha=0.5, ranking='add')
+    scores, pred, points, strides = scene([(12, 12), (20, 20), (12, 20)], [0.99, 0.2, 0.3],
+                                          [[40, 40, 50, 50], FULL, HALF])
+    res = assigner.assign(scores, pred, points, strides, ONE_GT, torch.tensor([1]), 0.5)
+    assert res.assigned_gt.tolist() == [-1, 0, 0]
+    assert res.certain.tolist() == [False, True, False]
+
+
+def test_ranking_must_be_known():
+    with pytest.raises(ValueError, match="ranking must be one of"):
+        O2FAssigner(ranking='sum')

@@ -53,8 +53,13 @@ def test_paper_hyperparameters():
     assert r50.train_cfg.max_epochs == 12
     assert r50.param_scheduler[1].milestones == [8, 11]
     assert r50.train_dataloader.batch_size * 8 == 16  # 8 GPUs x 2 images
-    assert r50.model.train_cfg.assigner == dict(num_ambiguous=6, alpha=0.8, center_radius=1.5,
-                                                ambiguous_weight=0.4)  # official preset
+    assert r50.model.train_cfg.assigner == dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8,
+                                                center_radius=1.5, ambiguous_weight=0.4,
+                                                ranking='multiply')  # official preset
+    assert r50.model.bbox_head.loss_cls == dict(type='O2FSoftFocalLoss', negative_weight=0.75,
+                                                gamma=2.0, loss_weight=1.0)
+    assert r50.model.bbox_head.loss_bbox == dict(type='O2FGIoULoss', centerness_weighting=True,
+                                                 loss_weight=2.0)
     assert r50.model.test_cfg.with_nms is False and r50.model.test_cfg.max_per_img == 100
     assert r50.custom_hooks[0].type == 'O2FTemperatureHook'
     for name in ('o2f_r50_3x.py', 'o2f_r101_3x.py', 'o2f_swin_t_3x.py'):
@@ -70,5 +75,8 @@ def test_paper_hyperparameters():
     fcos = Config.fromfile(str(REPO / 'configs/det/fcos_r50_1x.py'))
     assert fcos.model.bbox_head.type == 'NMSSwitchFCOSHead' and fcos.model.test_cfg.with_nms
     poto = Config.fromfile(str(REPO / 'configs/det/poto_r50_1x.py'))
-    assert poto.model.train_cfg.assigner == dict(alpha=0.8, center_radius=1.5)
+    assert poto.model.bbox_head.type == 'O2FHead'  # POTO is a config change on the o2f head
+    assert poto.model.train_cfg.assigner == dict(type='POTOAssigner', alpha=0.8,
+                                                 center_radius=1.5, ranking='multiply')
+    assert poto.model.bbox_head.loss_bbox.centerness_weighting is False
     assert poto.model.test_cfg.with_nms is False and poto.get('custom_hooks') is None

@@ -74,3 +74,19 @@ def test_table_of_both_settings():
                                   '| w/o NMS | 0.402 | 0.550 |', '| w/ NMS | 0.399 | - |']
     empty = format_table([('w/o NMS', {})]).splitlines()
     assert empty[-1].startswith('| w/o NMS | no metrics')
+
+
+def test_caller_without_nms_wins_over_the_config(monkeypatch):
+    # test_cfg.with_nms=True, but the caller (e.g. test-time augmentation, which merges first)
+    # asks for no NMS: mmdet's raw candidates come back, NMS never runs.
+    def no_nms(*args, **kwargs):
+        raise AssertionError('NMS ran although the caller said with_nms=False')
+
+    monkeypatch.setattr(base_dense_head, 'batched_nms', no_nms)
+    cls, reg, ctr, meta = fcos_outputs()
+    result = fcos_head(with_nms=True).predict_by_feat(cls, reg, ctr, batch_img_metas=[meta],
+                                                      with_nms=False)[0]
+    # Every (point, class) entry with sigmoid(cls) > score_thr 0.05 (mmdet's FCOS filter; all
+    # levels are below nms_pre=1000 entries), independently counted here.
+    expected = sum(int((c.sigmoid() > 0.05).sum()) for c in cls)
+    assert len(result) == expected > 100

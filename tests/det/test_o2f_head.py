@@ -1,4 +1,4 @@
-"""O2FHead: layers, o2f loss (against the official code's numbers), gradients, NMS-free predict."""
+"""O2FHead: layers, plug-ins, o2f loss (against the official code's numbers), gradients, predict."""
 
 from __future__ import annotations
 
@@ -19,22 +19,25 @@ from o2f_det import O2FHead  # noqa: E402
 
 WORKED_EXAMPLE = Path(__file__).resolve().parents[1] / 'data/o2f_worked_example/single_object.pt'
 OFFICIAL_TRAIN_CFG = dict(
-    assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-    centerness_weighting=True, loss_cls_weight=1.0, loss_bbox_weight=2.0)
-PAPER_TRAIN_CFG = dict(OFFICIAL_TRAIN_CFG,
-                       assigner=dict(num_ambiguous=7, alpha=0.8, center_radius=1.5,
-                                     ambiguous_weight=1.0))
+    assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                  ambiguous_weight=0.4))
+PAPER_TRAIN_CFG = dict(assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8,
+                                     center_radius=1.5, ambiguous_weight=1.0))
 TEST_CFG = dict(nms_pre=1000, score_thr=0.05, max_per_img=100, with_nms=False,
                 nms=dict(type='nms', iou_threshold=0.6))
 
 
-def make_head(num_classes=3, strides=(8, 16, 32), train_cfg=None, **kwargs) -> O2FHead:
+def make_head(num_classes=3, strides=(8, 16, 32), train_cfg=None, temperature=0.6,
+              **kwargs) -> O2FHead:
+    """A tiny head; T set as O2FTemperatureHook would (None: left unset)."""
+    kwargs.setdefault('norm_on_bbox', True)
     head = O2FHead(num_classes=num_classes, in_channels=8, feat_channels=8, stacked_convs=1,
-                   strides=list(strides), norm_cfg=None, norm_on_bbox=True,
-                   centerness_on_reg=True, conv_bias=True,
+                   strides=list(strides), norm_cfg=None, centerness_on_reg=True, conv_bias=True,
                    train_cfg=ConfigDict(train_cfg or OFFICIAL_TRAIN_CFG),
                    test_cfg=ConfigDict(TEST_CFG), **kwargs)
     head.init_weights()
+    if temperature is not None:
+        head.set_temperature(temperature)
     return head
 
 
@@ -63,11 +66,132 @@ def test_extra_centerness_convs_and_argument_checks():
         make_head(train_cfg=dict(OFFICIAL_TRAIN_CFG, centreness_weighting=False))
 
 
-def test_temperature_is_set_by_method():
-    head = make_head()
-    assert head.temperature == pytest.approx(0.6)
+@pytest.mark.parametrize('num_convs', [1, 2, 3])
+def test_centerness_branch_config_sets_the_number_of_convs(num_convs):
+    head = make_head(centerness_branch=dict(type='O2FCenternessBranch', num_convs=num_convs,
+                                            channels=16))
+    branch = head.conv_centerness
+    assert type(branch).__name__ == 'O2FCenternessBranch'
+    assert len(branch.ctr_convs) == num_convs
+    # 3x3 convs 8 -> 16 -> 16 ..., with bias (conv_bias=True), then the 16 -> 1 predictor.
+    expected = (8 * 16 * 9 + 16) + (num_convs - 1) * (16 * 16 * 9 + 16) + (16 * 9 + 1)
+    assert sum(p.numel() for p in branch.parameters()) == expected
+    feats = tuple(torch.randn(1, 8, 64 // s, 64 // s) for s in (8, 16, 32))
+    assert [c.shape for c in head(feats)[2]] == [(1, 1, 8, 8), (1, 1, 4, 4), (1, 1, 2, 2)]
+
+
+def test_centerness_branch_keys_without_type_amend_the_default():
+    # What --cfg-options model.bbox_head.centerness_branch.num_convs=1 gives.
+    head = make_head(centerness_branch=dict(num_convs=1))
+    assert len(head.conv_centerness.ctr_convs) == 1
+    assert head.conv_centerness.ctr_convs[0].conv.out_channels == 64  # the default's channels
+    # The shorthand overrides the branch's arguments (a leaf on a base that sets the branch).
+    head = make_head(centerness_branch=dict(num_convs=1, channels=64), num_ctr_convs=2,
+                     ctr_conv_channels=16)
+    assert [c.conv.out_channels for c in head.conv_centerness.ctr_convs] == [16, 16]
+    with pytest.raises(ValueError, match="set an O2FCenternessBranch, not a 'Max3DFilter'"):
+        make_head(centerness_branch=dict(type='Max3DFilter'), num_ctr_convs=2)
+
+
+def test_temperature_has_one_source():
+    head = make_head(temperature=None)
+    assert head.temperature is None  # no default of its own: O2FTemperatureHook sets it
+    feats, gts, metas = two_image_batch()
+    with pytest.raises(ValueError, match='O2FTemperatureHook'):
+        head.loss_by_feat(*head(feats), gts, metas)
     head.set_temperature(0.25)
     assert head.temperature == 0.25
+    scores, boxes, points, strides = head.o2f_flatten(*head(feats))
+    result = head.o2f_assign(scores, boxes, points, strides, gts)[0]
+    assert result.soft_targets[result.ambiguous].max().item() == pytest.approx(0.25)
+    with pytest.raises(ValueError, match='temperature is not used.*O2FTemperatureHook'):
+        O2FHead(num_classes=3, in_channels=8, temperature=0.6)
+
+
+@pytest.mark.parametrize('key, value, hint', [
+    ('loss_centerness', dict(type='CrossEntropyLoss', use_sigmoid=True), 'no centerness loss'),
+    ('regress_ranges', ((-1, 64), (64, 1e8), (1e8, 1e9)), 'center_radius'),
+    ('center_sampling', True, 'center_radius'),
+    ('center_sample_radius', 2.5, 'center_radius'),
+    ('loss_cls', dict(type='FocalLoss', use_sigmoid=True, gamma=5.0, loss_weight=10.0),
+     "O2FSoftFocalLoss"),
+    ('loss_bbox', dict(type='GIoULoss', loss_weight=1.0), "O2FGIoULoss"),
+])
+def test_settings_the_head_does_not_use_are_refused(key, value, hint):
+    with pytest.raises(ValueError, match=hint) as error:
+        make_head(**{key: value})
+    assert key in str(error.value) and '\n' not in str(error.value)
+
+
+@pytest.mark.parametrize('key, place', [
+    ('centerness_weighting', 'model.bbox_head.loss_bbox.centerness_weighting'),
+    ('loss_cls_weight', 'model.bbox_head.loss_cls.loss_weight'),
+    ('loss_bbox_weight', 'model.bbox_head.loss_bbox.loss_weight'),
+])
+def test_moved_train_cfg_keys_say_where_they_went(key, place):
+    with pytest.raises(ValueError, match=f'train_cfg.{key} has moved to {place}'):
+        make_head(train_cfg=dict(OFFICIAL_TRAIN_CFG, **{key: 1.0}))
+
+
+def test_assigner_is_built_from_task_utils_with_old_configs_kept():
+    head = make_head(train_cfg=dict(assigner=dict(num_ambiguous=2, ranking='add')))  # no type
+    assert type(head.assigner).__name__ == 'O2FTaskAssigner'
+    assert head.assigner.core.num_ambiguous == 2 and head.assigner.core.ranking == 'add'
+    poto = make_head(train_cfg=dict(assigner=dict(type='POTOAssigner', alpha=0.6)))
+    assert type(poto.assigner).__name__ == 'POTOTaskAssigner' and poto.assigner.core.alpha == 0.6
+    with pytest.raises(ValueError, match="'Nope' is not registered in mmdet TASK_UTILS"):
+        make_head(train_cfg=dict(assigner=dict(type='Nope')))
+
+
+def hand_loss_scene():
+    """One image, one object [0, 0, 32, 32] (class 0 of 1), two points labelled by hand.
+
+    P0 (16, 16): certain, p = 0.8, box [0, 0, 32, 16]: 1 - GIoU = 0.5, centerness 1.
+    P1 (8, 16): negative for classification (p = 0.5) but, to load the box loss, labelled too
+    with weight 1 and target 1 when ``both`` (box [0, 0, 32, 32]: 1 - GIoU = 0, centerness
+    sqrt(8 / 24) = 0.57735).
+    """
+    from o2f_core import O2FAssignResult
+
+    scores = torch.tensor([[0.8], [0.5]])
+    pred_boxes = torch.tensor([[0.0, 0.0, 32.0, 16.0], [0.0, 0.0, 32.0, 32.0]])
+    points = torch.tensor([[16.0, 16.0], [8.0, 16.0]])
+    gts = [InstanceData(bboxes=torch.tensor([[0.0, 0.0, 32.0, 32.0]]), labels=torch.tensor([0]))]
+    result = O2FAssignResult(
+        assigned_gt=torch.tensor([0, 0]), labels=torch.tensor([0, 0]),
+        soft_targets=torch.tensor([1.0, 1.0]), weights=torch.tensor([1.0, 1.0]),
+        certain=torch.tensor([True, False]), ignored=torch.tensor([False, False]))
+    return scores[None], pred_boxes[None], points, [result], gts
+
+
+@pytest.mark.parametrize('loss_cls, loss_bbox, expected_cls, expected_box', [
+    # cls: (BCE(.8, 1) + BCE(.5, 1)) / 2 labelled = (.223144 + .693147) / 2 = .458145
+    # box, centerness-weighted: 2 * (1 * .5 + .57735 * 0) / 1.57735 = .633975; uniform: .5
+    ({}, {}, 0.458145, 0.633975),
+    (dict(loss_weight=3.0), {}, 3 * 0.458145, 0.633975),
+    ({}, dict(loss_weight=1.0), 0.458145, 0.316987),
+    ({}, dict(centerness_weighting=False), 0.458145, 0.5),
+    ({}, dict(centerness_weighting=False, loss_weight=5.0), 0.458145, 1.25),
+])
+def test_loss_knobs_by_hand(loss_cls, loss_bbox, expected_cls, expected_box):
+    head = make_head(num_classes=1,
+                     loss_cls=dict(type='O2FSoftFocalLoss', **loss_cls),
+                     loss_bbox=dict(type='O2FGIoULoss', **loss_bbox))
+    losses = head.o2f_loss(*hand_loss_scene())
+    assert losses['loss_cls'].item() == pytest.approx(expected_cls, rel=1e-5)
+    assert losses['loss_bbox'].item() == pytest.approx(expected_box, rel=1e-5)
+
+
+def test_soft_focal_loss_parameters_by_hand():
+    # One negative entry p = 0.5: negative_weight * p^gamma * -log(1 - p).
+    head = make_head(num_classes=1, loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.5,
+                                                  gamma=1.0))
+    scores, pred_boxes, points, results, gts = hand_loss_scene()
+    results[0].assigned_gt[1] = -1
+    results[0].labels[1] = -1
+    losses = head.o2f_loss(scores, pred_boxes, points, results, gts)
+    expected = -math.log(0.8) + 0.5 * 0.5 * -math.log(0.5)  # / 1 labelled
+    assert losses['loss_cls'].item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_loss_backward_on_batch_with_an_empty_image():
@@ -223,3 +347,55 @@ def test_predict_applies_nms_when_switched_on(monkeypatch):
     with_nms = head.predict_by_feat(cls, reg, ctr, batch_img_metas=[meta])[0]
     assert calls == [2] and len(with_nms) == 1
     assert with_nms.bboxes[0].tolist() == pytest.approx([26.0, 26.0, 46.0, 46.0])
+
+
+def test_predict_rescale_divides_by_the_scale_factor():
+    # The box of test_predict_scores_are_joint_probabilities_without_nms, [24, 14, 36, 30] in
+    # the network input; the image was resized by (w x2, h x0.5), so in the original image it
+    # is [24 / 2, 14 / 0.5, 36 / 2, 30 / 0.5] = [12, 28, 18, 60].
+    head = make_head().eval()
+    cls, reg, ctr, meta = predict_inputs()
+    cls[0][0, 1, 2, 3] = 2.0
+    reg[0][0, :, 2, 3] = torch.tensor([4.0, 6.0, 8.0, 10.0])
+    meta = dict(meta, ori_shape=(128, 32), scale_factor=(2.0, 0.5))
+    kept = head.predict_by_feat(cls, reg, ctr, batch_img_metas=[meta], rescale=False)[0]
+    rescaled = head.predict_by_feat(cls, reg, ctr, batch_img_metas=[meta], rescale=True)[0]
+    assert kept.bboxes[0].tolist() == pytest.approx([24.0, 14.0, 36.0, 30.0])
+    assert rescaled.bboxes[0].tolist() == pytest.approx([12.0, 28.0, 18.0, 60.0])
+    assert rescaled.scores.tolist() == kept.scores.tolist()
+
+
+@pytest.mark.parametrize('norm_on_bbox, expected', [
+    # Point (4, 4) of stride 8 and point (8, 8) of stride 16, every distance 2.0:
+    # norm_on_bbox=True: distances in strides (x8, x16); False: already pixels.
+    (True, [[-12.0, -12.0, 20.0, 20.0], [-24.0, -24.0, 40.0, 40.0]]),
+    (False, [[2.0, 2.0, 6.0, 6.0], [6.0, 6.0, 10.0, 10.0]]),
+])
+def test_training_boxes_follow_norm_on_bbox(norm_on_bbox, expected):
+    head = make_head(strides=(8, 16), norm_on_bbox=norm_on_bbox)
+    sizes = (4, 2)
+    cls = [torch.zeros(1, 3, n, n) for n in sizes]
+    reg = [torch.full((1, 4, n, n), 2.0) for n in sizes]
+    ctr = [torch.zeros(1, 1, n, n) for n in sizes]
+    _, boxes, points, strides = head.o2f_flatten(cls, reg, ctr)
+    first_of_level = [0, 16]
+    assert points[first_of_level].tolist() == [[4.0, 4.0], [8.0, 8.0]]
+    assert boxes[0, first_of_level].tolist() == expected
+
+
+def test_an_mmdet_assigner_plugs_in_with_hard_labels():
+    # mmdet's SimOTAAssigner takes the same pred_instances (priors with strides, joint scores,
+    # boxes): its AssignResult has no soft targets, so every positive is certain, target 1.
+    head = make_head(train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)))
+    feats, gts, metas = two_image_batch()
+    outs = head(feats)
+    scores, boxes, points, strides = head.o2f_flatten(*outs)
+    results = head.o2f_assign(scores, boxes, points, strides, gts)
+    assert results[0].num_labelled >= 2 and results[1].num_labelled == 0
+    labelled = results[0].labelled
+    assert results[0].certain[labelled].all() and not results[0].certain[~labelled].any()
+    assert results[0].soft_targets[labelled].tolist() == [1.0] * int(labelled.sum())
+    assert results[0].labels[labelled].tolist() == \
+        gts[0].labels[results[0].assigned_gt[labelled]].tolist()
+    losses = head.loss_by_feat(*outs, gts, metas)
+    assert torch.isfinite(losses['loss_cls']) and losses['loss_bbox'] > 0

@@ -32,9 +32,8 @@ TINY_MODEL = dict(
                                           mask_stride=8, num_stacked_convs=1, norm_cfg=None),
                    loss_mask=dict(type='DiceLoss', use_sigmoid=True, activate=True, eps=5e-6,
                                   loss_weight=1.0)),
-    train_cfg=dict(assigner=dict(num_ambiguous=7, alpha=0.8, center_radius=1.5,
-                                 ambiguous_weight=0.4),
-                   centerness_weighting=True, loss_cls_weight=1.0, loss_bbox_weight=2.0),
+    train_cfg=dict(assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8,
+                                 center_radius=1.5, ambiguous_weight=0.4)),
     test_cfg=dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05, max_per_img=100, mask_thr=0.5,
                   with_nms=False, nms=dict(type='nms', iou_threshold=0.6)))
 
@@ -60,6 +59,8 @@ def build_model():
     def build(cfg: dict):
         model = MODELS.build(cfg)
         model.init_weights()
+        if hasattr(model.bbox_head, 'set_temperature'):
+            model.bbox_head.set_temperature(0.6)  # as O2FTemperatureHook does
         return model
 
     return build

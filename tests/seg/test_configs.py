@@ -73,8 +73,10 @@ def test_schedules_and_switches():
     assert baseline.train_cfg == o2f.train_cfg  # same schedule as o2f 1x
 
     poto = Config.fromfile(str(REPO / 'configs/seg/condinst_poto_1x.py'))
-    assert poto.model.bbox_head.type == 'POTOCondInstBboxHead'
-    assert poto.model.train_cfg.assigner == dict(alpha=0.8, center_radius=1.5)
+    assert poto.model.bbox_head.type == 'O2FCondInstBboxHead'  # POTO: a config change
+    assert poto.model.bbox_head.loss_bbox.centerness_weighting is False
+    assert poto.model.train_cfg.assigner == dict(type='POTOAssigner', alpha=0.8,
+                                                 center_radius=1.5, ranking='multiply')
     assert poto.model.test_cfg.with_nms is False and poto.get('custom_hooks') is None
     assert poto.train_cfg == o2f.train_cfg and poto.optim_wrapper == o2f.optim_wrapper
 

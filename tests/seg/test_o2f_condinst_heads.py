@@ -12,17 +12,12 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks  # noqa: E402
 from mmengine.config import ConfigDict  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
 
-from o2f_seg.models.dense_heads import (  # noqa: E402
-    O2FCondInstBboxHead,
-    O2FCondInstMaskHead,
-    POTOCondInstBboxHead,
-)
+from o2f_seg.models.dense_heads import O2FCondInstBboxHead, O2FCondInstMaskHead  # noqa: E402
 
 SIZE = 128
 STRIDES = (8, 16, 32, 64)
-TRAIN_CFG = dict(assigner=dict(num_ambiguous=7, alpha=0.8, center_radius=1.5,
-                               ambiguous_weight=0.4),
-                 centerness_weighting=True, loss_cls_weight=1.0, loss_bbox_weight=2.0)
+TRAIN_CFG = dict(assigner=dict(type='O2FAssigner', num_ambiguous=7, alpha=0.8,
+                               center_radius=1.5, ambiguous_weight=0.4))
 L_BOX = [16.0, 16.0, 112.0, 112.0]
 
 # Candidate points of the L-shaped object worked out by hand. Its mask's centre of mass is
@@ -58,6 +53,7 @@ def make_bbox_head(**kwargs) -> O2FCondInstBboxHead:
                                centerness_on_reg=True, conv_bias=True,
                                train_cfg=ConfigDict(TRAIN_CFG), **kwargs)
     head.init_weights()
+    head.set_temperature(0.6)  # as O2FTemperatureHook does before the first epoch
     return head
 
 
@@ -309,16 +305,12 @@ def test_semantic_branch_needs_num_classes():
         make_mask_head(loss_semantic=dict(type='FocalLoss', use_sigmoid=True))
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, AssertionError), reason=(
-    'POTOAssigner (o2f_det) has no candidate_mask() and reads `quality` as the whole matching '
-    'score, not as the IoU term of p^(1-alpha) * IoU^alpha; its rewrite as a TASK_UTILS '
-    'plug-in (issue 16, part 2) is to fix both: then remove this marker'))
 def test_poto_with_mask_iou_matching_ranks_by_score_and_mask_iou_inside_the_candidates():
-    head = POTOCondInstBboxHead(
+    head = O2FCondInstBboxHead(
         num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1, strides=list(STRIDES),
         norm_cfg=None, norm_on_bbox=True, centerness_on_reg=True, conv_bias=True,
-        train_cfg=ConfigDict(assigner=dict(alpha=0.8, center_radius=1.5),
-                             centerness_weighting=False))
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=False),
+        train_cfg=ConfigDict(assigner=dict(type='POTOAssigner', alpha=0.8, center_radius=1.5)))
     head.init_weights()
     cls_scores, bbox_preds, centernesses, param_preds = crafted_outputs(head)
     # stride-8 candidate (44, 68) (index 8 * 16 + 5) is confident: p = sigmoid(5)^2 = 0.9867;

@@ -118,9 +118,11 @@ def test_mask_iou_matching_trains_and_runs_the_mask_branch_once(tiny_model_cfg, 
 
 
 def test_poto_labels_one_anchor_per_object(tiny_model_cfg, build_model):
-    tiny_model_cfg['bbox_head']['type'] = 'POTOCondInstBboxHead'
-    tiny_model_cfg['train_cfg'] = dict(assigner=dict(alpha=0.8, center_radius=1.5),
-                                       centerness_weighting=False)
+    # POTO = the o2f box head with the POTO assigner (a config change, no head subclass).
+    tiny_model_cfg['bbox_head']['loss_bbox'] = dict(type='O2FGIoULoss',
+                                                    centerness_weighting=False)
+    tiny_model_cfg['train_cfg'] = dict(assigner=dict(type='POTOAssigner', alpha=0.8,
+                                                     center_radius=1.5))
     model = build_model(tiny_model_cfg)
     model.train()
     losses = model(**loss_batch(model, num_items=(3, 2)), mode='loss')

@@ -36,8 +36,12 @@ BBOX_HEAD = dict(
     norm_on_bbox=True,       # targets / strides, relu(scale(pred)) * stride at test time
     centerness_on_reg=True,  # centerness_convs on reg_feat
     dcn_on_last_conv=False,
-    num_ctr_convs=3, ctr_conv_channels=64,  # 3 ConvModules to feat_channels // 4 = 64
-    temperature=0.6,                        # ff(0) = max_t = 0.6
+    # 3 ConvModules to feat_channels // 4 = 64 (T: only O2FTemperatureHook, ff(0) = max_t = 0.6)
+    centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+    # SoftFocalLoss loss_weight 1.0 (negatives x0.75, gamma 2)
+    loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+    # GIoULoss loss_weight=1.0, weight=pos_qlty_targets (centerness)
+    loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=1.0),
     mask_centres=True,                      # centre sampling at the masks' m10/m00, m01/m00
     mask_centre_half_pixel=False)           # xxs = arange(0, w): the pixel index
 MASK_HEAD = dict(
@@ -59,10 +63,8 @@ MASK_HEAD = dict(
     num_classes=80, semantic_channels=128)
 TRAIN_CFG = dict(
     # o2f_topk=7 (certain + 6), quality = prob^(1 - 0.8) * iou^0.8, radius 1.5, soft_weight 0.4
-    assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-    centerness_weighting=True,  # loss_bbox weight=pos_qlty_targets (centerness)
-    loss_cls_weight=1.0,        # SoftFocalLoss loss_weight 1.0
-    loss_bbox_weight=1.0)       # GIoULoss loss_weight=1.0
+    assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                  ambiguous_weight=0.4, ranking='multiply'))
 TEST_CFG = dict(nms_pre=1000, score_thr=0.05, max_per_img=100, with_nms=False,
                 nms=dict(type='nms', iou_threshold=0.6),  # iou_thr=0.6
                 mask_thr=0.5,           # mask_pred.gt(0.5)

@@ -18,9 +18,11 @@ model = dict(
         # joint score p = sigmoid(cls) * sigmoid(ctr); 3 extra 64-channel convs (GN) before
         # the centerness output; candidate squares (1.5 strides) at mask centres of mass
         type='O2FCondInstBboxHead',
-        num_ctr_convs=3,
-        ctr_conv_channels=64,
-        temperature=0.6,
+        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+        # soft focal loss (negatives x0.75, gamma 2) x1.0 on the joint probability
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        # GIoU weighted by the target's centerness x1.0
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=1.0),
         mask_centres=True,
         mask_centre_half_pixel=False),
     mask_head=dict(
@@ -35,18 +37,15 @@ model = dict(
             type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         num_classes=80,
         semantic_channels=128),
-    # o2f_topk=7 (1 certain + 6 ambiguous), soft weight 0.4, alpha 0.8, radius 1.5; soft focal
-    # loss (negatives x0.75, gamma 2) x1.0; GIoU weighted by the target's centerness x1.0
+    # o2f_topk=7 (1 certain + 6 ambiguous), soft weight 0.4, alpha 0.8, radius 1.5, p^0.2*IoU^0.8
     train_cfg=dict(
-        assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=1.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     # no NMS; score_thr on sigmoid(cls) of the nms_pre points with the best joint score; no
     # box is dropped for its size (the authors' config says min_bbox_size=0, their code
     # never reads it)
     test_cfg=dict(min_bbox_size=-1, with_nms=False, joint_score_thr=False))
 
 # T (soft target of the best ambiguous anchor) from 0.6 (first epoch) to 0.2 (last epoch),
-# set on the box head before every epoch (the authors' HeadHook + max_epoch).
+# set on the box head before every epoch (the authors' HeadHook + max_epoch); the only source of T.
 custom_hooks = [dict(type='O2FTemperatureHook', t_max=0.6, t_min=0.2, by_epoch=True)]

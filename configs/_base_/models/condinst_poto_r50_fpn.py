@@ -8,8 +8,14 @@ _base_ = './condinst_r50_fpn_common.py'
 model = dict(
     type='O2FCondInst',
     mask_iou_matching=False,
-    bbox_head=dict(type='POTOCondInstBboxHead', num_ctr_convs=3, ctr_conv_channels=64,
-                   mask_centres=True, mask_centre_half_pixel=False),
+    # the o2f box head; only the assigner (train_cfg) and the box-loss weighting differ
+    bbox_head=dict(
+        type='O2FCondInstBboxHead',
+        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=False, loss_weight=2.0),
+        mask_centres=True,
+        mask_centre_half_pixel=False),
     mask_head=dict(
         type='O2FCondInstMaskHead',
         mask_weighting='uniform',
@@ -22,8 +28,5 @@ model = dict(
         num_classes=80,
         semantic_channels=128),
     train_cfg=dict(
-        assigner=dict(alpha=0.8, center_radius=1.5),
-        centerness_weighting=False,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='POTOAssigner', alpha=0.8, center_radius=1.5, ranking='multiply')),
     test_cfg=dict(min_bbox_size=-1, with_nms=False, joint_score_thr=False))

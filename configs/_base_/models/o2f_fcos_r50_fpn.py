@@ -5,7 +5,7 @@
 # affine weights trained (requires_grad=True), as the authors'.
 # Head and assignment, the authors' O2FHead: top-7 *including* the certain positive
 # (num_ambiguous=6), alpha 0.8, candidate square 1.5 strides, ambiguous weight 0.4, GIoU weight 2.0
-# with centerness weighting, 3 extra 64-channel convs before centerness (num_ctr_convs=3 default).
+# with centerness weighting, 3 extra 64-channel convs before centerness. T: only the hook below.
 # The PAPER's text instead says 1 certain + 7 ambiguous, no weight; one line in a leaf switches:
 #   model = dict(train_cfg=dict(assigner=dict(num_ambiguous=7, ambiguous_weight=1.0)))
 model = dict(
@@ -44,12 +44,16 @@ model = dict(
         norm_on_bbox=True,
         centerness_on_reg=True,
         conv_bias=True,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+        # soft focal loss on the joint probability p = sigmoid(cls) * sigmoid(ctr)
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        # GIoU on every labelled point, each weighted by its target's centerness
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0)),
+    # the o2f assignment (mmdet TASK_UTILS)
     train_cfg=dict(
-        assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     # No NMS: per level the 1000 best joint scores above 0.05, then the 100 best per image.
     # with_nms=True applies the NMS below instead (tools/test.py evaluates both). No
     # min_bbox_size: the authors' config sets 0 but their post-process never reads it (mmdet 3's

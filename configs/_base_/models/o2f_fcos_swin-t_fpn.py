@@ -48,12 +48,16 @@ model = dict(
         norm_on_bbox=True,
         centerness_on_reg=True,
         conv_bias=True,
-        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+        # soft focal loss on the joint probability p = sigmoid(cls) * sigmoid(ctr)
+        loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0, loss_weight=1.0),
+        # GIoU on every labelled point, each weighted by its target's centerness
+        loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0)),
+    # the o2f assignment (mmdet TASK_UTILS)
     train_cfg=dict(
-        assigner=dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4),
-        centerness_weighting=True,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=2.0),
+        assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8, center_radius=1.5,
+                      ambiguous_weight=0.4, ranking='multiply')),
     test_cfg=dict(
         nms_pre=1000,
         score_thr=0.05,

@@ -1,4 +1,6 @@
-"""o2f-core: the one-to-few label assignment, its losses and the T schedule (pure torch).
+"""o2f-core: the one-to-few label assignment (and POTO's one-to-one), its losses and the T schedule.
+
+Pure torch (POTO's Hungarian matching also calls scipy, imported on first use).
 
 The mmengine glue (temperature hook, checkpoint loading) lives in :mod:`o2f_core.engine`, which
 is imported only by the packages that train with mmengine. The names below are loaded on first
@@ -14,6 +16,7 @@ _LAZY = {
     "PAPER_PRESET": ".assigner",
     "OFFICIAL_PRESET": ".assigner",
     "OFFICIAL_CROWDHUMAN_PRESET": ".assigner",
+    "POTOAssigner": ".poto",
     "linear_temperature": ".schedule",
     "iteration_temperature": ".schedule",
 }

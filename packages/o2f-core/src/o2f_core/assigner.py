@@ -6,7 +6,8 @@ Per object j the rule is:
    ``center_radius * stride_i`` around the object's centre (box centre, or ``gt_centers`` such as a
    mask's centre of mass), that square clipped to the object's box. Every FPN level takes part.
 2. *Ranking score*: ``S_ij = p_ij^(1-alpha) * IoU_ij^alpha`` for candidates, 0 elsewhere, with
-   ``p_ij`` the joint probability of point i at object j's class.
+   ``p_ij`` the joint probability of point i at object j's class (``ranking='add'``: the paper's
+   Table 4 alternative ``S_ij = (1-alpha) * p_ij + alpha * IoU_ij``).
 3. *Top-k*: the ``1 + num_ambiguous`` best points by S, capped at the number of candidates with
    IoU > 0. A point with S = 0 is never labelled.
 4. *Conflicts*: a point picked by several objects goes to the one with the larger S (ties: lower
@@ -25,16 +26,36 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["O2FAssigner", "O2FAssignResult", "PAPER_PRESET", "OFFICIAL_PRESET"]
+__all__ = ["O2FAssigner", "O2FAssignResult", "PAPER_PRESET", "OFFICIAL_PRESET", "RANKINGS",
+           "ranking_score"]
 
 # The paper (Sec. 4.1): one certain positive plus K = 7 ambiguous anchors, no extra weight.
 PAPER_PRESET = dict(num_ambiguous=7, alpha=0.8, center_radius=1.5, ambiguous_weight=1.0)
 # The authors' released code: top-7 *including* the certain positive, ambiguous weight 0.4
 # (CrowdHuman: 1 + 3, see ``official_crowdhuman_preset``).
 OFFICIAL_PRESET = dict(num_ambiguous=6, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4)
-OFFICIAL_CROWDHUMAN_PRESET = dict(num_ambiguous=3, alpha=0.8, center_radius=1.5, ambiguous_weight=0.4)
+OFFICIAL_CROWDHUMAN_PRESET = dict(num_ambiguous=3, alpha=0.8, center_radius=1.5,
+                                  ambiguous_weight=0.4)
 
 IOU_UNION_EPS = 1e-6  # the official code clamps IoU's union to at least this
+# How p and IoU combine into the ranking score (paper Table 4); "multiply" is the paper's choice.
+RANKINGS = ("multiply", "add")
+
+
+def ranking_score(prob: Tensor, overlap: Tensor, alpha: float, ranking: str = "multiply") -> Tensor:
+    """Ranking score of (object, point) pairs, any shape (elementwise).
+
+    ``multiply``: ``p^(1-alpha) * IoU^alpha``; ``add``: ``(1-alpha) * p + alpha * IoU``, 0 where the
+    overlap is <= 0 (as ``multiply`` gives for alpha > 0: a point whose box misses its object is
+    never ranked up by its class score alone).
+    """
+    overlap = overlap.clamp(min=0)
+    if ranking == "multiply":
+        return prob.pow(1 - alpha) * overlap.pow(alpha)
+    if ranking == "add":
+        return torch.where(overlap > 0, (1 - alpha) * prob + alpha * overlap,
+                           torch.zeros_like(overlap))
+    raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
 
 
 @dataclass
@@ -143,10 +164,14 @@ class O2FAssigner:
         alpha (float): IoU exponent of the ranking score ``p^(1-alpha) * IoU^alpha``.
         center_radius (float): half-side of the candidate square in strides.
         ambiguous_weight (float): loss weight of an ambiguous anchor's positive BCE (official 0.4).
+        ranking (str): ``'multiply'`` (paper) or ``'add'`` (Table 4), see :func:`ranking_score`.
     """
 
     def __init__(self, num_ambiguous: int = 7, alpha: float = 0.8, center_radius: float = 1.5,
-                 ambiguous_weight: float = 1.0):
+                 ambiguous_weight: float = 1.0, ranking: str = "multiply"):
+        if ranking not in RANKINGS:
+            raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
+        self.ranking = ranking
         # Values come from configs and --cfg-options: refuse strings, bools and NaN up front.
         for name, value in (("num_ambiguous", num_ambiguous), ("alpha", alpha),
                             ("center_radius", center_radius),
@@ -170,7 +195,8 @@ class O2FAssigner:
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(num_ambiguous={self.num_ambiguous}, alpha={self.alpha}, "
-                f"center_radius={self.center_radius}, ambiguous_weight={self.ambiguous_weight})")
+                f"center_radius={self.center_radius}, ambiguous_weight={self.ambiguous_weight}, "
+                f"ranking={self.ranking!r})")
 
     def candidate_mask(self, points: Tensor, strides: Tensor, gt_boxes: Tensor,
                        gt_centers: Tensor) -> Tensor:
@@ -269,7 +295,7 @@ class O2FAssigner:
         else:
             overlap = quality[pair_gt, pair_point]
         prob = scores[pair_point, gt_labels[pair_gt]]                                  # (P,)
-        ranking = prob.pow(1 - self.alpha) * overlap.clamp(min=0).pow(self.alpha)
+        ranking = ranking_score(prob, overlap, self.alpha, self.ranking)
 
         # Top-k per object, k_j capped by its candidates with IoU > 0; S = 0 is never labelled.
         # Pairs sorted by object, then by S descending (stable: the lower point index first).

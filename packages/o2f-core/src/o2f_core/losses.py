@@ -1,7 +1,7 @@
 """The o2f losses (paper Eq. 4-5) as unnormalised sums over one image, on the joint probability.
 
-Heads normalise them: the classification sum by max(#labelled points in the batch, 1), the box sum by
-the sum of box weights in the batch, both averaged over processes under DDP. Imports only torch.
+Heads normalise them: the classification sum by max(#labelled points in the batch, 1), the box sum
+by the sum of box weights in the batch, both averaged over processes under DDP. Imports only torch.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def classification_loss(scores: Tensor, result: O2FAssignResult, negative_weight
         Tensor: scalar float32 sum, differentiable w.r.t. ``scores``.
     """
     prob = scores.float()
-    negative = negative_weight * prob.pow(gamma) * binary_cross_entropy(prob, torch.zeros_like(prob))
+    negative = (negative_weight * prob.pow(gamma)
+                * binary_cross_entropy(prob, torch.zeros_like(prob)))
     negative = negative * (~result.ignored).to(prob.dtype)[:, None]
     labelled = result.labelled.nonzero(as_tuple=True)[0]
     if labelled.numel() == 0:
@@ -88,7 +89,7 @@ def centerness(points: Tensor, targets: Tensor) -> Tensor:
 
 
 def box_loss(pred_boxes: Tensor, gt_boxes: Tensor, points: Tensor, result: O2FAssignResult,
-             centerness_weighting: bool = True) -> tuple[Tensor, Tensor]:
+             centerness_weighting: bool = True, eps: float = GIOU_EPS) -> tuple[Tensor, Tensor]:
     """GIoU loss of one image over all labelled points (certain and ambiguous).
 
     Each labelled point i is weighted by ``w_i``: the FCOS centerness of its target box seen from
@@ -101,6 +102,7 @@ def box_loss(pred_boxes: Tensor, gt_boxes: Tensor, points: Tensor, result: O2FAs
         points (Tensor): (N, 2) point locations.
         result (O2FAssignResult): the assignment of these N points.
         centerness_weighting (bool): weight by the target's centerness (True) or uniformly.
+        eps (float): clamp of the GIoU's union and enclosing area.
 
     Returns:
         tuple[Tensor, Tensor]: ``sum_i w_i * (1 - GIoU_i)`` (differentiable) and ``sum_i w_i``
@@ -116,5 +118,5 @@ def box_loss(pred_boxes: Tensor, gt_boxes: Tensor, points: Tensor, result: O2FAs
         weights = centerness(points[labelled].float(), targets)
     else:
         weights = torch.ones_like(boxes[:, 0])
-    loss = (weights * (1 - generalized_iou(boxes, targets))).sum()
+    loss = (weights * (1 - generalized_iou(boxes, targets, eps=eps))).sum()
     return loss, weights.sum().detach()

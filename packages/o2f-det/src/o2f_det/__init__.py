@@ -6,8 +6,7 @@ Importing the package registers its modules into mmdet's registries (configs nam
 
 import o2f_core.engine  # noqa: F401  (O2FTemperatureHook; checkpoint loading on torch >= 2.6)
 
-from . import models  # noqa: F401  (registers O2FHead, POTOHead, NMSSwitchFCOSHead)
-from .models import NMSSwitchFCOSHead, NMSSwitchMixin, O2FHead, O2FHeadMixin, POTOAssigner, POTOHead
+from . import models  # noqa: F401  (registers the heads, assigners, losses, centerness branch)
+from .models import NMSSwitchFCOSHead, NMSSwitchMixin, O2FHead, O2FHeadMixin, POTOAssigner
 
-__all__ = ['NMSSwitchFCOSHead', 'NMSSwitchMixin', 'O2FHead', 'O2FHeadMixin', 'POTOAssigner',
-           'POTOHead']
+__all__ = ['NMSSwitchFCOSHead', 'NMSSwitchMixin', 'O2FHead', 'O2FHeadMixin', 'POTOAssigner']

@@ -174,7 +174,7 @@ def run(argv: list[str] | None, task: str) -> int:
         heads = _nms_switch_heads(runner.model)
         if not heads:
             raise CliError(f'{args.config}: no head with an NMS switch (test_cfg.with_nms); '
-                           'use an o2f head (O2FHead, POTOHead, NMSSwitchFCOSHead, ...)')
+                           'use an o2f head (O2FHead, NMSSwitchFCOSHead, ...)')
         rows, predictions = [], {}
         for label, with_nms, out_key in NMS_SETTINGS:
             for head in heads:

@@ -1,112 +1,195 @@
 """FCOS with one-to-few label assignment (the paper's detector, Fig. 3 and Eq. 1-5).
 
 The o2f training logic sits in :class:`O2FHeadMixin` as small reusable methods on flat per-image
-tensors (flatten -> assign -> loss), so the segmentation head (a CondInst subclass) reuses it.
-:class:`O2FHead` combines it with mmdet's ``FCOSHead`` and an NMS-free post-process.
+tensors (flatten -> assign -> loss), so the segmentation head (a CondInst subclass) reuses it
+through hook methods. The assigner (``train_cfg.assigner``, mmdet ``TASK_UTILS``), the losses
+(``loss_cls``, ``loss_bbox``) and the centerness branch (``centerness_branch``) are registered
+plug-ins. :class:`O2FHead` combines the mixin with mmdet's ``FCOSHead`` and an NMS-free
+post-process.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections import OrderedDict
 
 import torch
-from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
-from torch import Tensor, nn
+from torch import Tensor
 
-from o2f_core import O2FAssigner, O2FAssignResult
-from o2f_core.losses import box_loss, classification_loss
+from o2f_core import O2FAssignResult
 
+from .assigners import o2f_result_from_assign_result
+from .centerness_branch import O2FCenternessBranch
+from .losses import O2FGIoULoss, O2FSoftFocalLoss
 from .nms_switch import NMSSwitchMixin
 
 # Keys accepted in the head's train_cfg (a typo should fail loudly, not fall back to a default).
-TRAIN_CFG_KEYS = ('assigner', 'centerness_weighting', 'loss_cls_weight', 'loss_bbox_weight')
-# GIoU loss weight of the official code; the paper-preset numbers of the shared worked example
-# use it too (tests/det/test_o2f_head.py reproduces both).
-DEFAULT_LOSS_BBOX_WEIGHT = 2.0
+TRAIN_CFG_KEYS = ('assigner',)
+# Former train_cfg keys and where they live now (refused with this hint).
+MOVED_TRAIN_CFG_KEYS = {
+    'centerness_weighting': 'model.bbox_head.loss_bbox.centerness_weighting',
+    'loss_cls_weight': 'model.bbox_head.loss_cls.loss_weight',
+    'loss_bbox_weight': 'model.bbox_head.loss_bbox.loss_weight',
+}
+# FCOSHead arguments the o2f head does not use: refused when given, instead of built and ignored.
+UNUSED_HEAD_ARGS = {
+    'loss_centerness': 'there is no centerness loss: centerness is learned through the joint '
+                       'score p = sigmoid(cls) * sigmoid(ctr)',
+    'regress_ranges': 'every FPN level takes part; candidates come from '
+                      'train_cfg.assigner.center_radius',
+    'center_sampling': 'candidates come from train_cfg.assigner.center_radius',
+    'center_sample_radius': 'set train_cfg.assigner.center_radius instead',
+    'temperature': 'T comes from one place, O2FTemperatureHook in custom_hooks (t_max, t_min; '
+                   't_max == t_min for a constant T)',
+}
+DEFAULT_ASSIGNER = 'O2FAssigner'  # a train_cfg.assigner without type (older configs)
+DEFAULT_CENTERNESS_BRANCH = dict(type='O2FCenternessBranch', num_convs=3, channels=64)
 # Keeps box_sum / weight_sum finite when no point of the batch is labelled (both are 0 then).
 WEIGHT_SUM_EPS = torch.finfo(torch.float32).tiny
+
+
+def _registered_class(cfg: dict, registry=MODELS):
+    """The class a ``dict(type=...)`` config would build (None if unknown)."""
+    kind = cfg.get('type')
+    return registry.get(kind) if isinstance(kind, str) else kind
 
 
 class O2FHeadMixin:
     """One-to-few training for FCOS-style heads (mix in before an ``FCOSHead`` subclass).
 
-    Adds ``num_ctr_convs`` 3x3 convs (``ctr_conv_channels`` outputs, default 64) in front of the
-    centerness predictor and trains on the joint score ``p = sigmoid(cls) * sigmoid(ctr)`` with
-    targets from :class:`o2f_core.O2FAssigner` (centre region ``center_radius * stride`` on every
-    level; FCOS regress ranges are not used). There is no separate centerness loss: centerness is
-    learned through ``p``, as in the official code.
+    Trains on the joint score ``p = sigmoid(cls) * sigmoid(ctr)`` with targets from the
+    ``train_cfg.assigner`` (centre region ``center_radius * stride`` on every level; FCOS
+    regress ranges are not used). There is no separate centerness loss: centerness is learned
+    through ``p``, as in the official code.
 
-    ``train_cfg`` keys (all optional):
-        assigner (dict): ``O2FAssigner`` kwargs (num_ambiguous, alpha, center_radius,
-            ambiguous_weight); missing keys take O2FAssigner's defaults (the paper preset).
-            The COCO configs set the official preset (num_ambiguous=6, ambiguous_weight=0.4).
-        centerness_weighting (bool): weight each GIoU term by the FCOS centerness of its target
-            (official, default True) or uniformly.
-        loss_cls_weight (float): default 1.0.
-        loss_bbox_weight (float): default 2.0 (official).
+    Config (all optional; defaults are the official recipe)::
+
+        bbox_head=dict(
+            type='O2FHead', ...,
+            centerness_branch=dict(type='O2FCenternessBranch', num_convs=3, channels=64),
+            loss_cls=dict(type='O2FSoftFocalLoss', negative_weight=0.75, gamma=2.0,
+                          loss_weight=1.0),
+            loss_bbox=dict(type='O2FGIoULoss', centerness_weighting=True, loss_weight=2.0)),
+        train_cfg=dict(assigner=dict(type='O2FAssigner', num_ambiguous=6, alpha=0.8,
+                                     center_radius=1.5, ambiguous_weight=0.4,
+                                     ranking='multiply'))
+
+    ``train_cfg.assigner`` is built from mmdet's ``TASK_UTILS`` (``O2FAssigner`` when it has no
+    ``type``; ``POTOAssigner`` gives the POTO baseline); an mmdet assigner that returns hard labels
+    also works. T (the largest ambiguous target) is set only by ``O2FTemperatureHook`` through
+    :meth:`set_temperature`; an o2f loss before that fails with a clear message.
+
+    FCOSHead arguments the head does not use (``loss_centerness``, ``regress_ranges``,
+    ``center_sampling``, ``center_sample_radius``) and losses of other types are refused.
 
     Args:
-        num_ctr_convs (int): extra convs before the centerness output, 1-3 (paper: 3).
-        ctr_conv_channels (int): their output channels (paper: 64).
-        temperature (float): initial T (largest ambiguous target); ``O2FTemperatureHook`` updates
-            it through :meth:`set_temperature` before every epoch (or iteration).
+        centerness_branch (dict): a ``MODELS`` config of the branch mapping the regression (or
+            classification) features to centerness logits.
+        num_ctr_convs, ctr_conv_channels (int): shorthand for ``centerness_branch``'s
+            ``num_convs`` and ``channels`` (they override it).
     """
 
-    def __init__(self, *args, num_ctr_convs: int = 3, ctr_conv_channels: int = 64,
-                 temperature: float = 0.6, **kwargs) -> None:
-        if not (isinstance(num_ctr_convs, int) and 1 <= num_ctr_convs <= 3):
-            raise ValueError(f'{type(self).__name__}: num_ctr_convs must be 1, 2 or 3, '
-                             f'got {num_ctr_convs!r}')
-        # Read by _init_layers, which FCOSHead.__init__ calls.
-        self.num_ctr_convs = num_ctr_convs
-        self.ctr_conv_channels = ctr_conv_channels
+    def __init__(self, *args, centerness_branch: dict | None = None,
+                 num_ctr_convs: int | None = None, ctr_conv_channels: int | None = None,
+                 **kwargs) -> None:
+        name = type(self).__name__
+        for key, why in UNUSED_HEAD_ARGS.items():
+            if key in kwargs:
+                raise ValueError(f'{name}: {key} is not used by the o2f head ({why}); remove it '
+                                 f'from model.bbox_head')
+        for key, wanted in (('loss_cls', O2FSoftFocalLoss), ('loss_bbox', O2FGIoULoss)):
+            cfg = dict(kwargs.get(key) or dict(type=wanted.__name__))
+            cls = _registered_class(cfg)
+            if not (isinstance(cls, type) and issubclass(cls, wanted)):
+                raise ValueError(f'{name}: {key} of type {cfg.get("type")!r} is not used by the '
+                                 f'o2f head; use dict(type={wanted.__name__!r}, ...) (its '
+                                 f'arguments set the o2f loss)')
+            if key == 'loss_cls':  # mmdet sizes the class output from use_sigmoid
+                cfg.setdefault('use_sigmoid', True)
+            kwargs[key] = cfg
+        # Keys without a type (e.g. --cfg-options model.bbox_head.centerness_branch.num_convs=2)
+        # amend the default branch; a type of its own replaces it.
+        given = dict(centerness_branch or {})
+        branch = given if given.get('type', DEFAULT_CENTERNESS_BRANCH['type']) != \
+            DEFAULT_CENTERNESS_BRANCH['type'] else {**DEFAULT_CENTERNESS_BRANCH, **given}
+        if (num_ctr_convs, ctr_conv_channels) != (None, None) and \
+                branch.get('type') != DEFAULT_CENTERNESS_BRANCH['type']:
+            raise ValueError(f'{name}: num_ctr_convs/ctr_conv_channels set an '
+                             f'O2FCenternessBranch, not a {branch.get("type")!r}; set its '
+                             f'arguments in centerness_branch instead')
+        if num_ctr_convs is not None:
+            branch['num_convs'] = num_ctr_convs
+        if ctr_conv_channels is not None:
+            branch['channels'] = ctr_conv_channels
+        self.centerness_branch_cfg = branch  # read by _init_layers, which FCOSHead calls
         super().__init__(*args, **kwargs)
         train_cfg = dict(self.train_cfg or {})
+        for key, place in MOVED_TRAIN_CFG_KEYS.items():
+            if key in train_cfg:
+                raise ValueError(f'{name}: train_cfg.{key} has moved to {place}')
         unknown = sorted(set(train_cfg) - set(TRAIN_CFG_KEYS))
         if unknown:
-            raise ValueError(f'{type(self).__name__}: unknown train_cfg keys {unknown}; '
+            raise ValueError(f'{name}: unknown train_cfg keys {unknown}; '
                              f'allowed: {list(TRAIN_CFG_KEYS)}')
         self.assigner = self.build_assigner(dict(train_cfg.get('assigner') or {}))
-        self.centerness_weighting = bool(train_cfg.get('centerness_weighting', True))
-        self.loss_cls_weight = float(train_cfg.get('loss_cls_weight', 1.0))
-        self.loss_bbox_weight = float(train_cfg.get('loss_bbox_weight', DEFAULT_LOSS_BBOX_WEIGHT))
-        self.temperature = float(temperature)
+        self.temperature: float | None = None
 
     # ----------------------------------------------------------------------------- layers
     def _init_layers(self) -> None:
-        """FCOS layers, with the centerness predictor behind ``num_ctr_convs`` extra convs.
+        """FCOS layers, with ``conv_centerness`` replaced by the configured centerness branch.
 
-        ``conv_centerness`` becomes ``Sequential(ctr_convs, predictor)`` so FCOSHead's own
-        ``forward_single`` runs unchanged (it calls ``self.conv_centerness(feat)``).
+        FCOSHead's own ``forward_single`` runs unchanged (it calls ``self.conv_centerness``).
         """
         super()._init_layers()
-        ctr_convs = []
-        in_channels = self.feat_channels
-        for _ in range(self.num_ctr_convs):
-            ctr_convs.append(
-                ConvModule(in_channels, self.ctr_conv_channels, 3, padding=1,
-                           conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg, bias=self.conv_bias))
-            in_channels = self.ctr_conv_channels
-        self.conv_centerness = nn.Sequential(OrderedDict(
-            ctr_convs=nn.Sequential(*ctr_convs),
-            predictor=nn.Conv2d(in_channels, 1, 3, padding=1)))
+        cfg = dict(in_channels=self.feat_channels, conv_cfg=self.conv_cfg,
+                   norm_cfg=self.norm_cfg, conv_bias=self.conv_bias)
+        cfg.update(self.centerness_branch_cfg)
+        if _registered_class(cfg) is None:
+            raise ValueError(f'{type(self).__name__}: centerness_branch type {cfg.get("type")!r} '
+                             f'is not registered in mmdet MODELS (e.g. '
+                             f'{O2FCenternessBranch.__name__!r})')
+        self.conv_centerness = MODELS.build(cfg)
 
     # ----------------------------------------------------------------------------- T
-    def set_temperature(self, temperature: float) -> None:
-        """Set T, the soft target of the best ambiguous anchor (called by O2FTemperatureHook)."""
-        self.temperature = float(temperature)
+    def set_temperature(self, temperature: float | None) -> None:
+        """Set T, the soft target of the best ambiguous anchor (called by O2FTemperatureHook).
+
+        None unsets it (e.g. to restore a head's state after a look at its labels).
+        """
+        self.temperature = None if temperature is None else float(temperature)
 
     def build_assigner(self, assigner_cfg: dict):
-        """The per-image assigner; POTO overrides this with its Hungarian assigner."""
-        return O2FAssigner(**assigner_cfg)
+        """The per-image assigner from ``TASK_UTILS`` (no ``type``: ``O2FAssigner``)."""
+        assigner_cfg.setdefault('type', DEFAULT_ASSIGNER)
+        if _registered_class(assigner_cfg, TASK_UTILS) is None:
+            raise ValueError(f'{type(self).__name__}: train_cfg.assigner type '
+                             f'{assigner_cfg["type"]!r} is not registered in mmdet TASK_UTILS '
+                             f"(o2f: 'O2FAssigner', 'POTOAssigner')")
+        return TASK_UTILS.build(assigner_cfg)
+
+    # ----------------------------------------------------------------------------- hooks
+    def o2f_gt_centers(self, gt_instances: InstanceData) -> Tensor | None:
+        """Centres (M, 2) of an image's candidate squares; None = box centres (override me)."""
+        return None
+
+    def o2f_quality(self, img_id: int, gt_instances: InstanceData, gt_centers: Tensor | None,
+                    points: Tensor, strides: Tensor, **context) -> Tensor | None:
+        """(M, N) overlap replacing the box IoU in the ranking; None = box IoU (override me).
+
+        ``context`` holds the extra keyword arguments given to :meth:`o2f_loss_by_feat`.
+        """
+        return None
+
+    def o2f_after_assign(self, cls_scores: list[Tensor], centernesses: list[Tensor],
+                         points: Tensor, strides: Tensor,
+                         assign_results: list[O2FAssignResult], **context) -> None:
+        """Called after the losses with the batch's labels (the seg head keeps its positives)."""
 
     # ----------------------------------------------------------------------------- targets
     def o2f_flatten(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
@@ -167,20 +250,30 @@ class O2FHeadMixin:
         Returns:
             list[O2FAssignResult]: one per image; no tensor in it carries a gradient.
         """
+        # mmdet's point-prior layout (x, y, stride_w, stride_h), as mmdet's own assigners take it.
+        priors = torch.cat([points, strides[:, None], strides[:, None]], dim=1)      # (N, 4)
         results = []
         for img_idx, gt_instances in enumerate(batch_gt_instances):
-            ignore_boxes = None
+            ignored = None
             if batch_gt_instances_ignore is not None:
                 ignored = batch_gt_instances_ignore[img_idx]
-                if ignored is not None and 'bboxes' in ignored and len(ignored) > 0:
-                    ignore_boxes = get_box_tensor(ignored.bboxes).detach()
-            results.append(self.assigner.assign(
-                scores[img_idx].detach(), pred_boxes[img_idx].detach(), points, strides,
-                get_box_tensor(gt_instances.bboxes).detach().float(), gt_instances.labels,
-                self.temperature,
-                gt_centers=None if batch_gt_centers is None else batch_gt_centers[img_idx],
-                ignore_boxes=ignore_boxes,
-                quality=None if batch_quality is None else batch_quality[img_idx]))
+                if ignored is not None and ('bboxes' not in ignored or len(ignored) == 0):
+                    ignored = None
+                if ignored is not None:
+                    ignored = InstanceData(bboxes=get_box_tensor(ignored.bboxes).detach())
+            gts = InstanceData(bboxes=get_box_tensor(gt_instances.bboxes).detach().float(),
+                               labels=gt_instances.labels)
+            centers = None if batch_gt_centers is None else batch_gt_centers[img_idx]
+            quality = None if batch_quality is None else batch_quality[img_idx]
+            if centers is not None:
+                gts.centers = centers
+            if quality is not None:
+                gts.quality = quality
+            preds = InstanceData(priors=priors, scores=scores[img_idx].detach(),
+                                 bboxes=pred_boxes[img_idx].detach())
+            assign_result = self.assigner.assign(preds, gts, ignored,
+                                                 temperature=self.temperature)
+            results.append(o2f_result_from_assign_result(assign_result))
         return results
 
     def o2f_loss(self, scores: Tensor, pred_boxes: Tensor, points: Tensor,
@@ -188,10 +281,10 @@ class O2FHeadMixin:
                  batch_gt_instances: InstanceList) -> dict[str, Tensor]:
         """Paper Eq. 4-5 with the batch normalisation of the official code.
 
-        ``loss_cls = sum(soft focal) / max(#labelled, 1)``,
-        ``loss_bbox = loss_bbox_weight * sum(w * (1 - GIoU)) / sum(w)``, both counts averaged over
-        processes under DDP. With no labelled point in the batch the box loss is exactly 0 (and
-        still has a gradient path, so DDP sees every parameter used).
+        ``loss_cls = loss_cls.loss_weight * sum(soft focal) / max(#labelled, 1)``,
+        ``loss_bbox = loss_bbox.loss_weight * sum(w * (1 - GIoU)) / sum(w)``, both counts
+        averaged over processes under DDP. With no labelled point in the batch the box loss is
+        exactly 0 (and still has a gradient path, so DDP sees every parameter used).
 
         Args:
             scores (Tensor): (B, N, C) joint probabilities; pred_boxes (Tensor): (B, N, 4).
@@ -208,17 +301,16 @@ class O2FHeadMixin:
         num_labelled = 0
         for img_idx, result in enumerate(assign_results):
             gt_boxes = get_box_tensor(batch_gt_instances[img_idx].bboxes).float()
-            cls_sum = cls_sum + classification_loss(scores[img_idx], result)
-            img_box_sum, img_weight_sum = box_loss(
-                pred_boxes[img_idx], gt_boxes, points, result,
-                centerness_weighting=self.centerness_weighting)
+            cls_sum = cls_sum + self.loss_cls(scores[img_idx], result)
+            img_box_sum, img_weight_sum = self.loss_bbox(pred_boxes[img_idx], gt_boxes, points,
+                                                         result)
             box_sum = box_sum + img_box_sum
             weight_sum = weight_sum + img_weight_sum
             num_labelled += result.num_labelled
+        # Both normalisers are averaged over processes (reduce_mean), as in the official code.
         cls_norm = reduce_mean(scores.new_tensor(float(num_labelled))).clamp(min=1.0)
         box_norm = reduce_mean(weight_sum.detach()).clamp(min=WEIGHT_SUM_EPS)
-        return dict(loss_cls=self.loss_cls_weight * cls_sum / cls_norm,
-                    loss_bbox=self.loss_bbox_weight * box_sum / box_norm)
+        return dict(loss_cls=cls_sum / cls_norm, loss_bbox=box_sum / box_norm)
 
     def loss_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
                      centernesses: list[Tensor], batch_gt_instances: InstanceList,
@@ -229,13 +321,37 @@ class O2FHeadMixin:
         Returns:
             dict: ``loss_cls`` and ``loss_bbox``.
         """
+        return self.o2f_loss_by_feat(cls_scores, bbox_preds, centernesses, batch_gt_instances,
+                                     batch_gt_instances_ignore)
+
+    def o2f_loss_by_feat(self, cls_scores: list[Tensor], bbox_preds: list[Tensor],
+                         centernesses: list[Tensor], batch_gt_instances: InstanceList,
+                         batch_gt_instances_ignore: OptInstanceList = None,
+                         **context) -> dict[str, Tensor]:
+        """flatten -> assign -> loss, with the hooks a subclass overrides.
+
+        ``o2f_gt_centers`` and ``o2f_quality`` feed the assigner, ``o2f_after_assign`` sees the
+        labels; ``context`` (e.g. the seg head's ``param_preds``) is passed to the last two.
+
+        Returns:
+            dict: ``loss_cls`` and ``loss_bbox`` (see :meth:`o2f_loss`).
+        """
         # BCE on probabilities must run in float32 (autocast would run it in fp16).
         with torch.autocast(device_type=cls_scores[0].device.type, enabled=False):
             scores, pred_boxes, points, strides = self.o2f_flatten(
                 cls_scores, bbox_preds, centernesses)
-            assign_results = self.o2f_assign(scores, pred_boxes, points, strides,
-                                             batch_gt_instances, batch_gt_instances_ignore)
-            return self.o2f_loss(scores, pred_boxes, points, assign_results, batch_gt_instances)
+            centers = [self.o2f_gt_centers(gt) for gt in batch_gt_instances]
+            quality = [self.o2f_quality(img_id, gt, img_centers, points, strides, **context)
+                       for img_id, (gt, img_centers)
+                       in enumerate(zip(batch_gt_instances, centers, strict=True))]
+            assign_results = self.o2f_assign(
+                scores, pred_boxes, points, strides, batch_gt_instances,
+                batch_gt_instances_ignore, centers, quality)
+            losses = self.o2f_loss(scores, pred_boxes, points, assign_results,
+                                   batch_gt_instances)
+        self.o2f_after_assign(cls_scores, centernesses, points, strides, assign_results,
+                              **context)
+        return losses
 
 
 @MODELS.register_module()

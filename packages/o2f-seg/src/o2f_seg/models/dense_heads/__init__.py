@@ -1,9 +1,7 @@
 from .o2f_condinst_bbox_head import (
                                      NMSSwitchCondInstBboxHead,
                                      O2FCondInstBboxHead,
-                                     POTOCondInstBboxHead,
 )
 from .o2f_condinst_mask_head import O2FCondInstMaskHead
 
-__all__ = ['NMSSwitchCondInstBboxHead', 'O2FCondInstBboxHead', 'O2FCondInstMaskHead',
-           'POTOCondInstBboxHead']
+__all__ = ['NMSSwitchCondInstBboxHead', 'O2FCondInstBboxHead', 'O2FCondInstMaskHead']

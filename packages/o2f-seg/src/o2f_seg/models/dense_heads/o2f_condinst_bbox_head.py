@@ -1,4 +1,5 @@
-"""CondInst box heads: one-to-few (o2f) with mask-aware matching, POTO, and the NMS switch."""
+"""CondInst box heads: one-to-few (o2f, or POTO via train_cfg.assigner) with mask-aware matching,
+and the NMS switch."""
 
 import copy
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from o2f_core import O2FAssignResult
-from o2f_det.models import NMSSwitchMixin, O2FHeadMixin, POTOAssigner
+from o2f_det.models import NMSSwitchMixin, O2FHeadMixin
 
 from ..utils import mask_centres_of_mass
 
@@ -61,8 +62,11 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
       thresholds and pre-selects (point, class) pairs on ``p`` itself (see
       :meth:`_predict_by_feat_single`). Masks come from the kept anchors' dynamic filters.
 
-    FCOSHead's ``loss_cls``/``loss_bbox``/``loss_centerness``, ``regress_ranges`` and
-    ``center_sampling`` are unused (built but not called).
+    The loss path is the detection head's (``O2FHeadMixin.o2f_loss_by_feat``) through its
+    hooks: :meth:`o2f_gt_centers` (mask centres), :meth:`o2f_quality` (mask IoU) and
+    :meth:`o2f_after_assign` (positives for the mask head). The POTO baseline (paper Table 9) is
+    this head with ``train_cfg.assigner=dict(type='POTOAssigner')``. FCOSHead's
+    ``loss_centerness``, ``regress_ranges`` and ``center_sampling`` are refused (unused).
 
     Args:
         mask_centres (bool): centre candidate squares at mask centres of mass (False: box
@@ -71,8 +75,9 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
             its centre (index + 0.5, the frame of boxes and prior points) instead of at its
             index (the authors' and mmdet's CondInst). It moves each centre by half a pixel
             down-right of the authors'.
-        **kwargs: ``num_ctr_convs``, ``ctr_conv_channels``, ``temperature`` (O2FHeadMixin) and
-            the arguments of :class:`CondInstBboxHead`.
+        **kwargs: ``centerness_branch`` (or ``num_ctr_convs``, ``ctr_conv_channels``),
+            ``loss_cls``, ``loss_bbox`` (O2FHeadMixin) and the arguments of
+            :class:`CondInstBboxHead`.
     """
 
     def __init__(self, *args, mask_centres: bool = True, mask_centre_half_pixel: bool = False,
@@ -125,31 +130,35 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
         Returns:
             dict: ``loss_cls`` and ``loss_bbox`` (see ``O2FHeadMixin.o2f_loss``).
         """
-        # BCE on probabilities must run in float32 (autocast would run it in fp16).
-        with torch.autocast(device_type=cls_scores[0].device.type, enabled=False):
-            scores, pred_boxes, points, strides = self.o2f_flatten(
-                cls_scores, bbox_preds, centernesses)
-            gt_centres = [self.gt_centres(gt_instances) for gt_instances in batch_gt_instances]
-            quality = None
-            if mask_quality_fn is not None:
-                flat_params = torch.cat([level.permute(0, 2, 3, 1).flatten(1, 2)
-                                         for level in param_preds], 1)  # (B, N, num_params)
-                quality = [
-                    self.mask_quality(mask_quality_fn, img_id, gt_instances, centres, points,
-                                      strides, flat_params[img_id])
-                    if len(gt_instances) else None
-                    for img_id, (gt_instances, centres)
-                    in enumerate(zip(batch_gt_instances, gt_centres))]
-            assign_results = self.o2f_assign(scores, pred_boxes, points, strides,
-                                             batch_gt_instances, batch_gt_instances_ignore,
-                                             gt_centres, quality)
-            losses = self.o2f_loss(scores, pred_boxes, points, assign_results,
-                                   batch_gt_instances)
+        return self.o2f_loss_by_feat(cls_scores, bbox_preds, centernesses, batch_gt_instances,
+                                     batch_gt_instances_ignore, param_preds=param_preds,
+                                     mask_quality_fn=mask_quality_fn)
+
+    # Hooks of O2FHeadMixin.o2f_loss_by_feat.
+    def o2f_gt_centers(self, gt_instances: InstanceData) -> Tensor | None:
+        """Mask centres of mass (``mask_centres=True`` and masks given), else box centres."""
+        return self.gt_centres(gt_instances)
+
+    def o2f_quality(self, img_id: int, gt_instances: InstanceData, gt_centers: Tensor | None,
+                    points: Tensor, strides: Tensor, param_preds: list[Tensor] | None = None,
+                    mask_quality_fn: MaskQualityFn | None = None, **context) -> Tensor | None:
+        """Mask IoU (M, N) of the candidate anchors when ``mask_quality_fn`` is given."""
+        if mask_quality_fn is None or len(gt_instances) == 0:
+            return None
+        params = torch.cat([level[img_id].permute(1, 2, 0).flatten(0, 1)
+                            for level in param_preds])                     # (N, num_params)
+        return self.mask_quality(mask_quality_fn, img_id, gt_instances, gt_centers, points,
+                                 strides, params)
+
+    def o2f_after_assign(self, cls_scores: list[Tensor], centernesses: list[Tensor],
+                         points: Tensor, strides: Tensor,
+                         assign_results: list[O2FAssignResult],
+                         param_preds: list[Tensor] | None = None, **context) -> None:
+        """Keep every labelled anchor (certain and ambiguous) for the mask head."""
         num_points_per_level = [score.shape[-2] * score.shape[-1] for score in cls_scores]
         self._store_positive_infos(cls_scores, centernesses, param_preds,
                                    points.split(num_points_per_level),
                                    strides.split(num_points_per_level), assign_results)
-        return losses
 
     def mask_quality(self, mask_quality_fn: MaskQualityFn, img_id: int,
                      gt_instances: InstanceData, gt_centres: Tensor | None, points: Tensor,
@@ -277,15 +286,3 @@ class O2FCondInstBboxHead(O2FHeadMixin, NMSSwitchMixin, CondInstBboxHead):
         return self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
                                        img_meta=img_meta)
 
-
-@MODELS.register_module()
-class POTOCondInstBboxHead(O2FCondInstBboxHead):
-    """CondInst box head trained one-to-one with POTO (paper Table 9's POTO row), no NMS.
-
-    ``train_cfg.assigner`` takes :class:`o2f_det.models.POTOAssigner` kwargs (alpha,
-    center_radius). Everything else is :class:`O2FCondInstBboxHead`'s (mask-aware centre
-    regions included); the mask head trains on the single matched anchor per object.
-    """
-
-    def build_assigner(self, assigner_cfg: dict) -> POTOAssigner:
-        return POTOAssigner(**assigner_cfg)
