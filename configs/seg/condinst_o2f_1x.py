@@ -9,3 +9,5 @@ _base_ = [
     '../_base_/schedules/condinst_sgd_1x.py',
     'mmdet::_base_/default_runtime.py',
 ]
+o2f_task = 'seg'  # checked by tools/train.py and tools/test.py
+custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)

@@ -7,4 +7,6 @@ _base_ = [
     '../_base_/schedules/condinst_sgd_3x.py',
     'mmdet::_base_/default_runtime.py',
 ]
+o2f_task = 'seg'  # checked by tools/train.py and tools/test.py
+custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)
 default_hooks = dict(checkpoint=dict(interval=9))  # as the authors' checkpoint_config

@@ -14,6 +14,8 @@ _base_ = [
     '../_base_/schedules/condinst_adamw_demo.py',
     'mmdet::_base_/default_runtime.py',
 ]
+o2f_task = 'seg'  # checked by tools/train.py and tools/test.py
+custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)
 
 model = dict(
     type='O2FCondInst',

@@ -64,3 +64,14 @@ def build_model():
         return model
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _mmdet_default_scope():
+    """Build in mmdet's registry scope even when an earlier test (a Runner with
+    ``default_scope='mmengine'``) left mmengine's scope current."""
+    import mmdet.registry  # noqa: F401  (the 'mmdet' scope must exist)
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield

@@ -2,8 +2,6 @@
 # condinst_o2f_demo_cpu.py (o2f): a ResNet-18 at 1/4 width trained from scratch, four FPN levels
 # (strides 8-64), 160x160 images of three classes; the same backbone as configs/det/*_demo_cpu.py.
 # Each method's heads, losses and train_cfg are set in its config.
-custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)
-o2f_task = 'seg'
 
 model = dict(
     type='CondInst',

@@ -3,8 +3,6 @@
 # settings (head types, losses, assignment, train_cfg, min_bbox_size, with_nms) live in its model
 # file: condinst_o2f_r50_fpn.py, condinst_poto_r50_fpn.py, condinst_r50_fpn.py. Geometry =
 # the authors' configs/condinst_r50_1x.py (github strongwolf/o2f) = mmdet 3.3's CondInst.
-custom_imports = dict(imports=['o2f_det', 'o2f_seg'], allow_failed_imports=False)
-o2f_task = 'seg'  # checked by tools/train.py and tools/test.py
 
 model = dict(
     type='CondInst',
