@@ -323,8 +323,14 @@ def _load_detector_cfg(config: str):
 def _build_model(cfg, device):
     from mmdet.registry import MODELS
 
+    from o2f_core.engine import set_model_temperature
+
     model = MODELS.build(cfg.model)
     model.init_weights()
+    # No Runner (hence no O2FTemperatureHook) here: set the first epoch's T as the hook would.
+    hook = next((h for h in cfg.get('custom_hooks', []) if h.get('type') == 'O2FTemperatureHook'),
+                {})
+    set_model_temperature(model, float(hook.get('t_max', 0.6)))
     return model.to(device)
 
 
