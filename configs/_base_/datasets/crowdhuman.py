@@ -57,5 +57,6 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # AP, mMR, Recall and JI with the community reference rules (o2f_crowd.evaluation).
-val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt')]
+val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt',
+                      metric=['AP', 'MR', 'JI', 'Recall'])]
 test_evaluator = val_evaluator
