@@ -31,7 +31,7 @@ from .nms_free_topk import nms_free_topk
 from .nms_switch import NMSSwitchMixin
 
 # Keys accepted in the head's train_cfg (a typo should fail loudly, not fall back to a default).
-TRAIN_CFG_KEYS = ('assigner',)
+TRAIN_CFG_KEYS = ('assigner', 'exclude_ignore_regions')
 # Former train_cfg keys and where they live now (refused with this hint).
 MOVED_TRAIN_CFG_KEYS = {
     'centerness_weighting': 'model.bbox_head.loss_bbox.centerness_weighting',
@@ -139,6 +139,10 @@ class O2FHeadMixin:
             raise ValueError(f'{name}: unknown train_cfg keys {unknown}; '
                              f'allowed: {list(TRAIN_CFG_KEYS)}')
         self.assigner = self.build_assigner(dict(train_cfg.get('assigner') or {}))
+        # The authors' head never reads ignore regions (COCO iscrowd, CrowdHuman ignore tags):
+        # their points train as negatives. True keeps unlabelled points inside them out of the
+        # negatives (our deviation, off by default; see the README's recipe table).
+        self.exclude_ignore_regions = bool(train_cfg.get('exclude_ignore_regions', False))
         self.temperature: float | None = None
 
     # ----------------------------------------------------------------------------- layers
@@ -256,7 +260,7 @@ class O2FHeadMixin:
         results = []
         for img_idx, gt_instances in enumerate(batch_gt_instances):
             ignored = None
-            if batch_gt_instances_ignore is not None:
+            if batch_gt_instances_ignore is not None and self.exclude_ignore_regions:
                 ignored = batch_gt_instances_ignore[img_idx]
                 if ignored is not None and ('bboxes' not in ignored or len(ignored) == 0):
                     ignored = None
