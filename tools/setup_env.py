@@ -68,6 +68,8 @@ BASE_PACKAGES = [
     "ruff",
     "ninja",
     "wheel",
+    "psutil",  # mmdet's analysis tools (analyze_logs, benchmark) on our configs
+    "seaborn",
 ]
 # The check that a finished setup must pass (kept in sync with README.md).
 VERIFY = (

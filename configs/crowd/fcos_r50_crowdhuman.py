@@ -20,4 +20,4 @@ model = dict(
     test_cfg=dict(nms_pre=5000, max_per_img=500))
 
 default_hooks = dict(
-    checkpoint=dict(interval=10, save_best='crowdhuman/mMR', rule='less', max_keep_ckpts=3))
+    checkpoint=dict(interval=10, save_best='crowd_human/mMR', rule='less', max_keep_ckpts=3))

@@ -23,4 +23,4 @@ model = dict(
 
 # Checkpoints every 10 epochs (the authors'), plus the best val mMR.
 default_hooks = dict(
-    checkpoint=dict(interval=10, save_best='crowdhuman/mMR', rule='less', max_keep_ckpts=3))
+    checkpoint=dict(interval=10, save_best='crowd_human/mMR', rule='less', max_keep_ckpts=3))

@@ -132,6 +132,43 @@ def test_image_size_comes_from_the_detection_record_when_the_gt_has_none():
         evaluate(gt, [dt_record("a", [(0, 0, 20, 50, 0.9)])])
 
 
+def test_gt_image_without_record_and_without_size_has_no_detections():
+    # Image "a": 6 persons, all detected exactly (size from the detection record); image "b":
+    # 6 persons, no detection record and no size anywhere. The 6 TP give recall 1/12 .. 6/12 at
+    # precision 1: AP = 5/12 (trapezoids from the first point), Recall = 1/2, no FP so the miss
+    # rate is 1/2 at every FPPI point: mMR = 1/2. JI: a = 6 / (6 + 6 - 6 + 1e-6), b = 0.
+    persons = [(10 + 30 * i, 5, 20, 60) for i in range(6)]
+    gt = [gt_record("a", persons=persons, height=None), gt_record("b", persons=persons,
+                                                                   height=None)]
+    dt = [dt_record("a", [(*box, 0.9 - 0.1 * i) for i, box in enumerate(persons)],
+                    height=100, width=200)]
+    result = evaluate(gt, dt)
+    assert result["AP"] == pytest.approx(5 / 12, abs=1e-12)
+    assert round(result["AP"], 4) == 0.4167
+    assert result["mMR"] == pytest.approx(0.5, abs=1e-12)
+    assert result["Recall"] == 0.5
+    assert result["JI"] == pytest.approx(6 / (6 + 1e-6) / 2, abs=1e-12)
+    assert result["num_images_without_dt_record"] == 1
+    # The unknown-ID check is unchanged.
+    with pytest.raises(OdgtFormatError, match="image 'c' is not in the ground truth"):
+        evaluate(gt, [*dt, dt_record("c", [], height=100, width=200)])
+
+
+def test_mr_reference_selects_the_fppi_points():
+    # 500 images, one with 3 persons; detections TP (0.9), FP (0.8), TP (0.7): FPPI 0, .002,
+    # .002 and miss rate 2/3, 2/3, 1/3. 10^-2 .. 1: no FPPI reaches .01, so all 9 points take
+    # the last one: mMR 1/3. 10^-4 .. 1: 1e-4, 3e-4, 1e-3 take the FP point (2/3), the other 6
+    # the last one (1/3): mMR = (2/3)^(3/9) (1/3)^(6/9).
+    from o2f_crowd.evaluation import MR_REFERENCE_FPPI_4
+
+    gt = [gt_record("a", persons=[(0, 0, 20, 40), (50, 0, 20, 40), (100, 0, 20, 40)])]
+    gt += [gt_record(f"e{i}") for i in range(499)]
+    dt = [dt_record("a", [(0, 0, 20, 40, 0.9), (150, 50, 20, 40, 0.8), (50, 0, 20, 40, 0.7)])]
+    assert evaluate(gt, dt)["mMR"] == pytest.approx(1 / 3, abs=1e-12)
+    assert evaluate(gt, dt, mr_reference=MR_REFERENCE_FPPI_4)["mMR"] == pytest.approx(
+        (2 / 3) ** (1 / 3) * (1 / 3) ** (2 / 3), abs=1e-12)
+
+
 def test_equal_scores_across_images_keep_gt_file_order():
     # X's FP and Y's TP share score 0.5 (2 persons in all). X comes first in the gt file, so the
     # list is FP, TP: recall 0, .5 and precision 0, .5 -> AP = .5 * (0 + .5) / 2 = .125. In the
@@ -470,7 +507,9 @@ FAST_LINES = [
      '{"box": [0, 0, 0, 7], "score": 0.30000000000000004, "tag": 1}]', True),
     ('[{"box":[1.5,2,30,40.25],"score":0.9,"tag":1}]', True),
     ('[{"score": 0.9, "box": [1, 2, 3, 4], "tag": 1}]', False),  # other key order
-    ('[{"box": [1, 2, 3, 4], "score": 1e-05, "tag": 1}]', False),  # exponent
+    ('[{"box": [1, 2, 3, 4], "score": 1e-05, "tag": 1}]', True),  # exponent: json's grammar
+    ('[{"box": [1, 2, 3, 4], "score": 0.5, "tag": 1}, '
+     '{"box": [1,  2, 3, 4], "score": 0.5, "tag": 1}]', False),  # other spacing
     ('[{"box": [1, 2, 3, 4], "score": 0.5, "tag": 1, "extra": 2}]', False),
     ('[{"box": [1, 2, 3, 4], "score": 0.5}]', False),  # no tag
     ('[]', True),

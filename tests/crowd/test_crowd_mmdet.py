@@ -75,15 +75,11 @@ def test_dataset_splits_persons_and_ignore_regions(crowd_data, box_type, key,
     assert total_ignored > 0  # the synthetic set has ignore regions to exercise
 
 
-def test_metric_writes_the_odgt_and_reports_the_file_numbers(crowd_data, tmp_path):
+def _exact_predictions(records, metric):
+    """Feed ``metric`` every person box of ``records`` (reversed order) with falling scores."""
     import torch
     from mmengine.structures import InstanceData
 
-    from o2f_crowd.metrics import O2FCrowdHumanMetric
-
-    records = _records(crowd_data["crowd_val"])
-    metric = O2FCrowdHumanMetric(ann_file=crowd_data["crowd_val"],
-                                 outfile_prefix=str(tmp_path / "dt"))
     num_persons = 0
     for record in records[::-1]:  # any order: matched by ID
         persons = np.array([b["fbox"] for b in record["gtboxes"] if not _is_ignore(b)],
@@ -95,16 +91,115 @@ def test_metric_writes_the_odgt_and_reports_the_file_numbers(crowd_data, tmp_pat
         metric.process({}, [dict(img_id=record["ID"], ori_shape=(record["height"],
                                                                   record["width"]),
                                  pred_instances=pred)])
+    return num_persons
+
+
+def test_metric_writes_the_result_file_and_reports_the_file_numbers(crowd_data, tmp_path):
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
+
+    records = _records(crowd_data["crowd_val"])
+    metric = O2FCrowdHumanMetric(ann_file=crowd_data["crowd_val"], metric=["JI", "AP", "Recall"],
+                                 outfile_prefix=str(tmp_path / "dt"))
+    num_persons = _exact_predictions(records, metric)
     result = metric.evaluate(size=len(records))
-    written = tmp_path / "dt.odgt"
-    assert written.is_file()
+    written = tmp_path / "dt.json"
+    assert len(json.loads(written.read_text())) == len(records)  # mmdet's format: a JSON list
     from_file = evaluate(load_odgt(crowd_data["crowd_val"], "gt"), load_odgt(written, "dt"))
-    for name in ("AP", "mMR", "Recall", "JI"):
-        assert result[f"crowdhuman/{name}"] == from_file[name]
-    # Every person detected exactly, nothing else: Recall 1, no FP (mMR 0), and AP is the area
-    # after the first point: (N - 1) / N at precision 1.
-    assert result["crowdhuman/Recall"] == 1.0 and result["crowdhuman/mMR"] == 0.0
-    assert result["crowdhuman/AP"] == pytest.approx((num_persons - 1) / num_persons, abs=1e-12)
+    # Only the names asked for, mmdet's names, rounded to 4 decimals as mmdet does.
+    assert result == {"crowd_human/JI": round(from_file["JI"], 4),
+                      "crowd_human/mAP": round(from_file["AP"], 4),
+                      "crowd_human/Recall": round(from_file["Recall"], 4)}
+    # Every person detected exactly, nothing else: Recall 1 and AP is the area after the first
+    # point: (N - 1) / N at precision 1.
+    assert result["crowd_human/Recall"] == 1.0
+    assert result["crowd_human/mAP"] == round((num_persons - 1) / num_persons, 4)
+
+
+def test_metric_format_only_writes_the_file_and_reports_nothing(crowd_data, tmp_path):
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
+
+    records = _records(crowd_data["crowd_val"])
+    with pytest.raises(ValueError, match="format_only=True needs outfile_prefix"):
+        O2FCrowdHumanMetric(ann_file=crowd_data["crowd_val"], format_only=True)
+    metric = O2FCrowdHumanMetric(ann_file=str(tmp_path / "absent.odgt"), format_only=True,
+                                 outfile_prefix=str(tmp_path / "only"))
+    _exact_predictions(records, metric)
+    assert metric.evaluate(size=len(records)) == {}  # the absent gt was never read
+    assert {r["ID"] for r in json.loads((tmp_path / "only.json").read_text())} == \
+        {r["ID"] for r in records}
+
+
+def test_metric_mr_ref_changes_the_fppi_points(tmp_path):
+    import torch
+    from mmengine.structures import InstanceData
+
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
+
+    # As in test_crowd_eval's mr_reference test: 500 images, one with 3 persons; TP, FP, TP.
+    gt = tmp_path / "gt.odgt"
+    persons = [[0, 0, 20, 40], [50, 0, 20, 40], [100, 0, 20, 40]]
+    lines = [json.dumps({"ID": "a", "height": 100, "width": 200, "gtboxes": [
+        {"tag": "person", "fbox": box} for box in persons]})]
+    lines += [json.dumps({"ID": f"e{i}", "height": 100, "width": 200, "gtboxes": []})
+              for i in range(499)]
+    gt.write_text("\n".join(lines) + "\n")
+    results = {}
+    for mr_ref in ("CALTECH_-2", "CALTECH_-4"):
+        metric = O2FCrowdHumanMetric(ann_file=str(gt), metric="MR", mr_ref=mr_ref,
+                                     outfile_prefix=str(tmp_path / mr_ref))
+        boxes = torch.tensor([[0.0, 0, 20, 40], [150, 50, 170, 90], [50, 0, 70, 40]])
+        metric.process({}, [dict(img_id="a", ori_shape=(100, 200), pred_instances=InstanceData(
+            bboxes=boxes, scores=torch.tensor([0.9, 0.8, 0.7])))])
+        results[mr_ref] = metric.evaluate(size=1)
+    assert results["CALTECH_-2"] == {"crowd_human/mMR": round(1 / 3, 4)}
+    assert results["CALTECH_-4"] == {
+        "crowd_human/mMR": round((2 / 3) ** (1 / 3) * (1 / 3) ** (2 / 3), 4)}
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(eval_mode=1), "eval_mode=1 is not supported"),
+    (dict(eval_mode=2), "eval_mode=2 is not supported"),
+    (dict(iou_thres=0.7), "iou_thres=0.7 is not supported"),
+    (dict(compare_matching_method="VOC"), "compare_matching_method='VOC' is not supported"),
+    (dict(mr_ref="CALTECH_-3"), "mr_ref='CALTECH_-3' is not supported"),
+    (dict(num_ji_process=0), "num_ji_process=0 is not supported"),
+    (dict(file_client_args=dict(backend="disk")), "deprecated"),
+    (dict(backend_args=dict(backend="petrel")), "local file system"),
+])
+def test_metric_refuses_what_it_cannot_honour(kwargs, message):
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
+
+    with pytest.raises(ValueError, match=message):
+        O2FCrowdHumanMetric(ann_file="gt.odgt", **kwargs)
+    # mmdet's defaults and the values it can honour are accepted.
+    O2FCrowdHumanMetric(ann_file="gt.odgt", metric=["AP", "MR", "JI"], eval_mode=0,
+                        iou_thres=0.5, compare_matching_method=None, mr_ref="CALTECH_-4",
+                        num_ji_process=4, backend_args=dict(backend="local"))
+
+
+def test_dataset_reads_sizes_from_the_id_hw_file_and_names_missing_files(tmp_path):
+    from o2f_crowd.datasets import O2FCrowdHumanDataset
+    from o2f_crowd.evaluation import OdgtFormatError
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "annotation_val.odgt").write_text(
+        '{"ID": "a", "gtboxes": [{"tag": "person", "fbox": [1, 2, 3, 4]}]}\n')
+    kwargs = dict(data_root=str(root), ann_file="annotation_val.odgt",
+                  data_prefix=dict(img="Images/"), pipeline=[])
+    # No size anywhere and no image: one error naming the image path.
+    with pytest.raises(OdgtFormatError, match=r"annotation_val.odgt:1: image 'a' has no "
+                       r"height/width and .*Images/a.jpg is missing"):
+        O2FCrowdHumanDataset(**kwargs)
+    with pytest.raises(OdgtFormatError, match=r"sizes.json: image size file not found"):
+        O2FCrowdHumanDataset(image_size_file="sizes.json", **kwargs)
+    (root / "sizes.json").write_text('{"a": [30, 40]}')
+    (root / "id_hw_val.json").write_text('{"a": [10, 20]}')
+    info = O2FCrowdHumanDataset(**kwargs)[0]  # mmdet's default file name for a 'val' split
+    assert (info["height"], info["width"]) == (10, 20)
+    for name in ("image_size_file", "extra_ann_file"):  # mmdet's argument name works too
+        info = O2FCrowdHumanDataset(**{name: "sizes.json"}, **kwargs)[0]
+        assert (info["height"], info["width"]) == (30, 40)
 
 
 def test_crowd_configs_load_with_the_paper_recipe():
@@ -117,6 +212,9 @@ def test_crowd_configs_load_with_the_paper_recipe():
     assert o2f.train_dataloader.dataset.type == "O2FCrowdHumanDataset"
     assert o2f.test_dataloader.dataset.ann_file == "annotation_val.odgt"
     assert [m["type"] for m in o2f.val_evaluator] == ["O2FCrowdHumanMetric"]
+    # The best checkpoint is chosen by a name the metric reports (mmdet's name).
+    assert o2f.default_hooks.checkpoint.save_best == "crowd_human/mMR"
+    assert o2f.val_evaluator[0]["metric"] == ["AP", "MR", "JI", "Recall"]
     assert [h["type"] for h in o2f.custom_hooks] == ["O2FTemperatureHook"]
     fcos = Config.fromfile(str(CROWD_CONFIG.with_name("fcos_r50_crowdhuman.py")))
     assert fcos.model.bbox_head.type == "NMSSwitchFCOSHead" and fcos.model.test_cfg.with_nms
@@ -149,7 +247,7 @@ val_dataloader = dict(
                            dict(type='PackDetInputs', meta_keys=('img_id', 'img_path',
                                 'ori_shape', 'img_shape', 'scale_factor'))]))
 test_dataloader = val_dataloader
-val_evaluator = [dict(type='O2FCrowdHumanMetric',
+val_evaluator = [dict(type='O2FCrowdHumanMetric', metric=['AP', 'MR', 'JI', 'Recall'],
                       ann_file=data_root + 'annotations/crowd_val.odgt')]
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=2, val_interval=2)
@@ -188,14 +286,14 @@ def test_tiny_crowd_training_evaluates_through_the_metric_and_model_mode(
     assert len(ignore_counts) == 4 and sum(ignore_counts) == 2 * expected_ignores > 0
     # The val loop after epoch 2 wrote the epoch's detections next to the log and logged the
     # four numbers, which are those of evaluating that file.
-    written = sorted(work_dir.glob("*/crowdhuman_dt_epoch_2.odgt"))
+    written = sorted(work_dir.glob("*/crowdhuman_dt_epoch_2.json"))
     assert len(written) == 1
     scalars = [json.loads(line) for line in sorted(work_dir.glob("*/vis_data/scalars.json"))[0]
                .read_text().splitlines()]
-    logged = [s for s in scalars if "crowdhuman/AP" in s][-1]
+    logged = [s for s in scalars if "crowd_human/mAP" in s][-1]
     from_file = evaluate(load_odgt(crowd_data["crowd_val"], "gt"), load_odgt(written[0], "dt"))
-    for name in ("AP", "mMR", "Recall", "JI"):
-        assert logged[f"crowdhuman/{name}"] == pytest.approx(from_file[name], abs=1e-12)
+    for name, logged_name in (("AP", "mAP"), ("mMR", "mMR"), ("Recall", "Recall"), ("JI", "JI")):
+        assert logged[f"crowd_human/{logged_name}"] == round(from_file[name], 4)
     assert from_file["num_images_without_dt_record"] == 0
 
     # Model mode of tools/eval_crowd.py: inference on the val set, file, then the same numbers.

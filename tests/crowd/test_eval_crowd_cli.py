@@ -51,6 +51,33 @@ def test_missing_detection_record_is_counted(tmp_path):
     assert "| Recall | 0.5000 |" in result.stdout
 
 
+def test_reads_mmdets_result_file_a_json_list(tmp_path):
+    # mmdet's CrowdHumanMetric.results2json dumps the records as one JSON list (one line); the
+    # worked example in that form gives the .odgt numbers exactly.
+    records = [json.loads(line) for line in (WORKED / "dt.odgt").read_text().splitlines()
+               if line.strip()]
+    as_list = tmp_path / "result.json"
+    as_list.write_text(json.dumps(records))
+    out = tmp_path / "metrics.json"
+    result = run_tool("--gt", WORKED / "gt.odgt", "--dt", as_list, "--json", out)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(out.read_text())
+    assert metrics["AP"] == 0.29821428571428577 and metrics["mMR"] == 0.7645695512713031
+    assert metrics["Recall"] == 0.5555555555555556 and metrics["JI"] == 0.16666665000000166
+    # A bad record is named by its place in the list (the list may be one line).
+    records[1]["dtboxes"][0]["score"] = "high"
+    as_list.write_text("  \n" + json.dumps(records))
+    result = run_tool("--gt", WORKED / "gt.odgt", "--dt", as_list)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"error: {as_list} record 2: image ") and \
+        "has score \"high\"" in result.stderr
+    records[1]["dtboxes"][0]["score"] = 0.5
+    as_list.write_text(json.dumps([records[0], records[1], records[0]]))
+    result = run_tool("--gt", WORKED / "gt.odgt", "--dt", as_list)
+    assert result.returncode == 2 and f"{as_list} record 3: duplicate ID" in result.stderr
+    assert f"(first at {as_list} record 1)" in result.stderr
+
+
 BAD_CASES = {
     # name: (gt lines, dt lines, which file and line the error names, words in the message)
     "malformed_json": ([GT_LINE], [DT_LINE[:-5]], "dt.odgt:1:", "not valid JSON"),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from o2f_crowd.evaluation import evaluate, load_odgt
+
 pytest.importorskip('mmdet')
 
 from PIL import Image  # noqa: E402
@@ -40,14 +42,21 @@ def test_quick_demo_writes_table_results_and_pictures(tmp_path):
 
     results = json.loads((work_dir / 'results.json').read_text())
     assert results['settings']['epochs'] == 2 and results['settings']['quick'] is True
+    gt_odgt = work_dir / 'data' / 'annotations' / 'crowd_val.odgt'
     for name in ('FCOS', 'o2f'):
         per_nms = results['detectors'][name]
         for label in ('w/ NMS', 'w/o NMS'):
             coco = per_nms[label]['coco']
             assert set(coco) == {'AP', 'AP50', 'AP75', 'AR@100'}
-            assert all(-1.0 <= v <= 1.0 for v in coco.values())  # -1 is COCO's "undefined"
+            # AP averages AP50 ... AP95, each at most AP50 (stricter IoU, fewer true positives).
+            assert coco['AP'] <= coco['AP50'] and coco['AP75'] <= coco['AP50']
+            # The crowd numbers are those of the written detections, re-evaluated here.
+            tag = f"{name.lower()}_{'nms' if label == 'w/ NMS' else 'nonms'}"
+            again = evaluate(load_odgt(str(gt_odgt), 'gt'),
+                             load_odgt(str(work_dir / name.lower() / f'crowd_dt_{tag}.odgt'), 'dt'))
             crowd = per_nms[label]['crowd']
-            assert 0.0 <= crowd['Recall'] <= 1.0 and 0.0 <= crowd['JI'] <= 1.0
+            assert {k: crowd[k] for k in ('AP', 'mMR', 'Recall', 'JI')} == {
+                k: again[k] for k in ('AP', 'mMR', 'Recall', 'JI')}
         # NMS only removes boxes, and both settings are capped at max_per_img = 100.
         boxes = {label: per_nms[label]['mean_boxes_per_image'] for label in ('w/ NMS', 'w/o NMS')}
         assert boxes['w/o NMS'] >= boxes['w/ NMS']

@@ -49,7 +49,8 @@ def tiny_detector(tmp_path_factory):
 def _predict(model, image: np.ndarray):
     from mmdet.structures import DetDataSample
 
-    sample = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+    shape = image.shape[:2]
+    sample = DetDataSample(metainfo=dict(img_shape=shape, ori_shape=shape,
                                          scale_factor=(1.0, 1.0)))
     bgr = torch.from_numpy(image[..., ::-1].copy()).permute(2, 0, 1)
     with torch.no_grad():
@@ -71,8 +72,14 @@ def test_export_matches_pytorch_in_onnxruntime(tiny_detector, tmp_path):
     assert [o.name for o in graph.graph.output] == ['boxes', 'scores', 'labels']
 
     # Independent of the tool's own check: a new random image, PyTorch's predict() vs ORT.
-    image = np.random.default_rng(1).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    # One export serves every size: 64x64 (the tracing size) and 96x128, not seen by the tool.
     session = onnxruntime.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    for height, width in ((SIZE, SIZE), (96, 128)):
+        _compare_with_predict(model, session, height, width)
+
+
+def _compare_with_predict(model, session, height, width):
+    image = np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8)
     batch = np.stack([image, image[::-1]]).transpose(0, 3, 1, 2).astype(np.float32)
     boxes, scores, labels = session.run(None, {'image': batch})  # dynamic batch of 2
     assert boxes.shape == (2, 100, 4) and scores.shape == (2, 100) and labels.dtype == np.int64
@@ -158,12 +165,9 @@ def test_out_that_cannot_be_written_is_refused_and_nothing_changes(tiny_detector
 
 
 def _load_tool():
-    import importlib.util
+    from o2f_det.deploy import export_cli
 
-    spec = importlib.util.spec_from_file_location('export_onnx_tool', EXPORT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return export_cli
 
 
 @pytest.mark.parametrize('failure', ['differs', 'onnxruntime_fails'])
@@ -172,10 +176,12 @@ def test_failed_check_publishes_no_onnx(tiny_detector, tmp_path, monkeypatch, ca
     tool = _load_tool()
     if failure == 'differs':  # onnxruntime runs, but (as if) beyond --tolerance
         def check(*args, **kwargs):
-            return dict(graph_max_abs=1.0, predict_max_abs=1.0, labels_equal=True,
-                        num_compared=3, num_predicted=3, ok=False)
+            return dict(graph_max_abs=1.0, predict_max_abs=1.0, opencv_max_abs=None,
+                        labels_equal=True, num_compared=3, sizes=[(2, SIZE, SIZE)], ok=False)
 
-        monkeypatch.setattr(tool, 'check', check)
+        from o2f_det.deploy import onnx_export
+
+        monkeypatch.setattr(onnx_export, 'check', check)
         words = 'the onnxruntime check failed'
     else:
         def broken_session(*args, **kwargs):
@@ -191,3 +197,41 @@ def test_failed_check_publishes_no_onnx(tiny_detector, tmp_path, monkeypatch, ca
     assert code == 1
     assert len(stderr) == 1 and words in stderr[0] and f'{out} was not written' in stderr[0]
     assert _listing(tmp_path) == {'m.onnx': b'an older export'}  # no temporary left either
+
+
+def test_raw_variant_has_no_topk_and_runs_in_opencv_dnn(tiny_detector, tmp_path):
+    """raw: boxes (B, N, 4) and scores (B, N, C) of all points; the caller's top-k = predict()."""
+    import cv2
+
+    model, checkpoint = tiny_detector
+    out = tmp_path / 'tiny.raw.onnx'
+    run = _run_export(O2F_DEMO, checkpoint, '--out', out, '--size', SIZE, SIZE,
+                      '--variant', 'raw')
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    assert 'OpenCV DNN vs onnxruntime' in run.stdout and 'OK' in run.stdout
+    graph = onnx.load(str(out))
+    ops = {node.op_type for node in graph.graph.node}
+    assert not ops & {'TopK', 'NonMaxSuppression', 'NonZero', 'Loop', 'If'}  # data-dependent
+    assert [o.name for o in graph.graph.output] == ['boxes', 'scores']
+
+    height, width = 96, 64  # another size than the export's
+    num_points = sum(-(-height // s) * -(-width // s) for s in (8, 16, 32, 64))  # ceil
+    image = np.random.default_rng(2).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    batch = image[None].transpose(0, 3, 1, 2).astype(np.float32).copy()
+    session = onnxruntime.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    boxes, scores = session.run(None, {'image': batch})
+    assert boxes.shape == (1, num_points, 4) and scores.shape == (1, num_points, 3)
+    net = cv2.dnn.readNetFromONNX(str(out))
+    net.setInput(batch, 'image')
+    cv_boxes, cv_scores = net.forward(['boxes', 'scores'])
+    np.testing.assert_allclose(np.asarray(cv_boxes).reshape(boxes.shape), boxes, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(cv_scores).reshape(scores.shape), scores, atol=1e-4)
+    # The caller's top-k, written here with a full sort (the package uses argpartition).
+    flat = scores[0].reshape(-1)
+    order = np.argsort(-flat, kind='stable')
+    pred = _predict(model, image)
+    count = len(pred.scores)
+    assert count > 5
+    np.testing.assert_allclose(flat[order[:count]], pred.scores.numpy(), atol=1e-4)
+    np.testing.assert_allclose(boxes[0, order[:count] // 3], pred.bboxes.numpy(), atol=1e-4)
+    np.testing.assert_array_equal(order[:count] % 3, pred.labels.numpy())

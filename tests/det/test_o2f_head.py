@@ -399,3 +399,25 @@ def test_an_mmdet_assigner_plugs_in_with_hard_labels():
         gts[0].labels[results[0].assigned_gt[labelled]].tolist()
     losses = head.loss_by_feat(*outs, gts, metas)
     assert torch.isfinite(losses['loss_cls']) and losses['loss_bbox'] > 0
+
+
+def test_ignore_regions_train_as_negatives_unless_excluded():
+    """Authors' default: ignore regions are not read (their points are negatives);
+    train_cfg.exclude_ignore_regions=True keeps their unlabelled points out of the loss."""
+    feats, gts, metas = two_image_batch()
+    # An ignore region over image 1 (no object): with it excluded, fewer negatives count.
+    ignore = [InstanceData(bboxes=torch.zeros(0, 4)),
+              InstanceData(bboxes=torch.tensor([[0.0, 0.0, 64.0, 64.0]]))]
+    torch.manual_seed(0)
+    default = make_head()
+    outs = default(feats)
+    no_ignore = default.loss_by_feat(*outs, gts, metas)
+    ignored_default = default.loss_by_feat(*outs, gts, metas, ignore)
+    assert ignored_default['loss_cls'].item() == no_ignore['loss_cls'].item()
+
+    excluding = make_head(train_cfg=dict(OFFICIAL_TRAIN_CFG, exclude_ignore_regions=True))
+    excluding.load_state_dict(default.state_dict())
+    excluded = excluding.loss_by_feat(*outs, gts, metas, ignore)
+    assert excluded['loss_cls'].item() < no_ignore['loss_cls'].item()
+    # Ignore regions only ever remove negatives: the box loss is unchanged.
+    assert excluded['loss_bbox'].item() == pytest.approx(no_ignore['loss_bbox'].item())

@@ -6,7 +6,8 @@
 # 1 px wide or high, is dropped; a box whose tag is not "person" or with extra.ignore != 0 is an
 # ignore region. Ignore regions do not reach the head (theirs: not collected, so their points
 # train as negatives); `keep_ignore_regions=True` passes them on as ignored instances, which
-# O2FHead excludes from its negatives (a deviation, off by default; README "Recipes").
+# O2FHead keeps out of its negatives with model.train_cfg.exclude_ignore_regions=True (a deviation,
+# off by default; README "Recipes").
 # Training drops images without a person (the authors' head cannot train on one); no COCO filter.
 # Owns: dataset_type, data_root, *_pipeline, *_dataloader, *_evaluator.
 dataset_type = 'O2FCrowdHumanDataset'
@@ -57,5 +58,6 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # AP, mMR, Recall and JI with the community reference rules (o2f_crowd.evaluation).
-val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt')]
+val_evaluator = [dict(type='O2FCrowdHumanMetric', ann_file=data_root + 'annotation_val.odgt',
+                      metric=['AP', 'MR', 'JI', 'Recall'])]
 test_evaluator = val_evaluator

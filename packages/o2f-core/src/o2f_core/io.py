@@ -92,7 +92,7 @@ def _remove_stale_temps(target: str) -> None:
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = (),
-                  what: str = 'output') -> Iterator[str]:
+                  what: str = 'output', suffix: str = '') -> Iterator[str]:
     """Yield a temporary path to write; on success it atomically becomes ``path``.
 
     Use for writers that need a file name (``torch.onnx.export``, ``PIL.Image.save``)::
@@ -101,13 +101,16 @@ def atomic_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | 
             torch.onnx.export(model, x, tmp)
 
     The checks of :func:`check_output_path` run first, so nothing is created when they fail.
+    ``suffix`` ends the temporary name, for writers that pick the format from the extension
+    (``cv2.VideoWriter``).
     """
     target = check_output_path(path, inputs, what)
     folder, name = os.path.split(target)
     os.makedirs(folder or '.', exist_ok=True)
     _remove_stale_temps(target)
     handle, temp_path = tempfile.mkstemp(dir=folder or '.',
-                                         prefix=f'.{name}{TEMP_TAG}{os.getpid()}-')
+                                         prefix=f'.{name}{TEMP_TAG}{os.getpid()}-',
+                                         suffix=suffix)
     os.close(handle)
     try:
         yield temp_path

@@ -9,8 +9,10 @@ gt defaults to the config's test annotation file)::
 
     python tools/eval_crowd.py --config CFG --checkpoint CKPT --dt results.odgt [--json M.json]
 
-Detections are odgt lines ``{"ID", "dtboxes": [{"box": [x, y, w, h], "score": s, "tag": 1}]}``;
-a gt image without a detection record is an image without detections (the count is printed). The
+Detections are odgt lines ``{"ID", "dtboxes": [{"box": [x, y, w, h], "score": s, "tag": 1}]}``
+or one JSON list of such records (mmdet's ``CrowdHumanMetric`` result file from ``format_only`` /
+``outfile_prefix``, and ``O2FCrowdHumanMetric``'s); a gt image without a detection record is an
+image without detections (the count is printed; it needs no size then). The
 JSON holds ``AP``, ``mMR``, ``Recall``, ``JI`` as fractions in [0, 1], plus the JI threshold and
 counts. Bad input prints one line ``error: <file>:<line>: <what>; <how to fix>`` and exits with
 code 2, leaving no output file. The file mode needs only numpy and scipy (``o2f_crowd.evaluation``).
@@ -40,8 +42,8 @@ def build_parser() -> OneLineArgumentParser:
         description="CrowdHuman full-body evaluation: AP, mMR, Recall and JI.")
     parser.add_argument("--gt", help="ground-truth .odgt (e.g. annotation_val.odgt); with --config "
                         "it defaults to the config's test annotation file")
-    parser.add_argument("--dt", required=True, help="detections .odgt to evaluate; with --config "
-                        "the file the detections are written to")
+    parser.add_argument("--dt", required=True, help="detections .odgt (or mmdet's .json result "
+                        "list) to evaluate; with --config the file the detections are written to")
     parser.add_argument("--json", help="also write the metrics to this JSON file (never one of "
                         "the inputs)")
     parser.add_argument("--config", help="model config: run inference on its test set first")

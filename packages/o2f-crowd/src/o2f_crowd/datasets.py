@@ -14,12 +14,14 @@ and ``<data_root>/<data_prefix.img><ID>.jpg`` images with the same box rules as 
   moves to ``data_sample.ignored_instances``; the head gets them as ``batch_gt_instances_ignore``
   and the o2f assigner never labels points inside them (neither positive nor negative).
 
-Why not mmdet's ``CrowdHumanDataset``: it reads image sizes only from an ``id_hw_{train,val}.json``
-(or decodes every image once and writes that file into ``data_root``), needs ``train``/``val`` in
-the annotation file name, requires ``hbox``/``vbox`` on every box and always trains on ``fbox``.
-Here the size comes from the record's ``height``/``width``, else from ``image_size_file`` (mmdet's
-``id_hw`` JSON, ``{ID: [h, w]}``), else from the image header; bad records raise
-:class:`~o2f_crowd.evaluation.OdgtFormatError` naming the file and line.
+Image sizes, as mmdet's ``CrowdHumanDataset`` finds them and more: the record's
+``height``/``width``; else ``image_size_file`` (alias ``extra_ann_file``, mmdet's argument: the
+``id_hw`` JSON ``{ID: [h, w]}``); else, as mmdet does, ``<data_root>/id_hw_train.json`` or
+``id_hw_val.json`` when the annotation file name holds ``train`` or ``val`` and that file exists;
+else the image header. Unlike mmdet it never writes into ``data_root``, does not require
+``hbox``/``vbox`` and can train on ``vbox``. Bad records raise
+:class:`~o2f_crowd.evaluation.OdgtFormatError` naming the file and line; a missing size file or
+image raises one naming the path.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ class O2FCrowdHumanDataset(BaseDetDataset):
         box_type (str): ``'full'`` (``fbox``, default) or ``'visible'`` (``vbox``); ignore regions
             use the same key.
         image_size_file (str, optional): JSON ``{ID: [height, width]}`` (mmdet's
-            ``id_hw_*.json``), used for records without ``height``/``width``.
+            ``id_hw_*.json``), used for records without ``height``/``width``; relative to
+            ``data_root``. Default: ``id_hw_{train,val}.json`` in ``data_root`` as mmdet finds it.
+        extra_ann_file (str, optional): mmdet's name for ``image_size_file``.
         keep_ignore_regions (bool): False (default, the authors' recipe): ignore regions are
             dropped, so the head trains their points as negatives. True: they are kept as
             ``ignore_flag=1`` instances (``data_sample.ignored_instances``), which O2FHead
@@ -77,23 +81,50 @@ class O2FCrowdHumanDataset(BaseDetDataset):
     METAINFO = {"classes": ("person",), "palette": [(220, 20, 60)]}
 
     def __init__(self, *args, box_type: str = "full", image_size_file: str | None = None,
-                 keep_ignore_regions: bool = False, **kwargs):
+                 extra_ann_file: str | None = None, keep_ignore_regions: bool = False,
+                 **kwargs):
         if box_type not in BOX_KEYS:
             raise ValueError(f"O2FCrowdHumanDataset: box_type must be one of {sorted(BOX_KEYS)}, "
                              f"got {box_type!r}")
+        if image_size_file is not None and extra_ann_file is not None and \
+                image_size_file != extra_ann_file:
+            raise ValueError("O2FCrowdHumanDataset: image_size_file and extra_ann_file name the "
+                             "same thing; give one of them")
         self.box_key = BOX_KEYS[box_type]
-        self.image_size_file = image_size_file
+        self.image_size_file = image_size_file if image_size_file is not None else extra_ann_file
         self.keep_ignore_regions = bool(keep_ignore_regions)
         super().__init__(*args, **kwargs)
 
-    def load_data_list(self) -> list[dict]:
-        """Parse every record of ``ann_file`` (one image per non-blank line)."""
-        sizes = {}
+    def _size_file(self) -> str | None:
+        """The ``id_hw`` JSON to read: the given one (must exist), else mmdet's default, if any."""
         if self.image_size_file is not None:
             path = self.image_size_file
             if self.data_root and not osp.isabs(path):
                 path = osp.join(self.data_root, path)
-            sizes = load(path)
+            if not osp.isfile(path):
+                raise OdgtFormatError(path, None, "image size file not found",
+                                      "pass an existing id_hw JSON ({ID: [height, width]}) as "
+                                      "image_size_file, or leave it out")
+            return path
+        name = osp.basename(self.ann_file)
+        split = "train" if "train" in name else "val" if "val" in name else None
+        if split is None:
+            return None
+        path = osp.join(self.data_root or osp.dirname(self.ann_file), f"id_hw_{split}.json")
+        return path if osp.isfile(path) else None
+
+    def load_data_list(self) -> list[dict]:
+        """Parse every record of ``ann_file`` (one image per non-blank line)."""
+        sizes, path = {}, self._size_file()
+        if path is not None:
+            try:
+                sizes = load(path, file_format="json")
+            except (ValueError, UnicodeDecodeError) as error:
+                raise OdgtFormatError(path, None, f"image size file is not JSON ({error})",
+                                      "write {ID: [height, width]}") from None
+            if not isinstance(sizes, dict):
+                raise OdgtFormatError(path, None, "image size file is not a JSON object",
+                                      "write {ID: [height, width]}")
         data_list = [self._parse_record(record, line, sizes)
                      for line, record in read_odgt_records(self.ann_file)]
         if not data_list:
@@ -113,8 +144,12 @@ class O2FCrowdHumanDataset(BaseDetDataset):
             height, width = record["height"], record["width"]
         elif image_id in sizes:
             height, width = sizes[image_id]
-        else:
+        elif osp.isfile(img_path):
             height, width = _image_size_from_header(img_path)
+        else:
+            raise OdgtFormatError(
+                source, line, f"image '{image_id}' has no height/width and {img_path} is missing",
+                "add the image, height/width to the record, or an id_hw JSON as image_size_file")
 
         instances = []
         for index, box in enumerate(record["gtboxes"]):

@@ -207,14 +207,16 @@ def build_runner(name: str, config: str, data_dir: str, work_dir: str, args,
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = work_dir
     cfg.log_level = 'WARNING'
-    cfg.load_from = load_from
+    cfg.load_from = None  # evaluation weights are loaded strictly below
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' "loading annotations"
         runner = Runner.from_cfg(cfg)
     if load_from is None:
         runner.register_hook(make_progress_hook(name, work_dir, EARLY_EPOCH))
     else:
-        with contextlib.redirect_stdout(io.StringIO()):  # "Loads checkpoint by ..."
-            runner.load_or_resume()
+        from o2f_core.engine import load_checkpoint_strict
+
+        # The demo's own checkpoint, but still never a result from weights that do not fit.
+        load_checkpoint_strict(runner.model, load_from)
     return runner
 
 

@@ -8,6 +8,7 @@ The rules and every decision the reference leaves open are listed in :mod:`.crow
 from .crowd_eval import (
     JI_SCORE_THRESHOLDS,
     MR_REFERENCE_FPPI,
+    MR_REFERENCE_FPPI_4,
     clip_boxes,
     eligible_pairs,
     evaluate,
@@ -31,6 +32,7 @@ from .odgt import (
 __all__ = [
     "JI_SCORE_THRESHOLDS",
     "MR_REFERENCE_FPPI",
+    "MR_REFERENCE_FPPI_4",
     "DtImage",
     "GtImage",
     "OdgtFormatError",

@@ -29,9 +29,11 @@ Decisions where the reference is silent (tested in ``tests/crowd``):
 * Ignore regions are gt boxes whose tag is not ``person`` or whose ``extra.ignore`` is non-zero.
 * Image size: the gt record's ``height``/``width``; if the gt record has none (as in the
   official CrowdHuman annotation files), the detection record's; if neither has one: an error
-  naming the gt line.
-* A gt image without a detection record is an image without detections. A detection record
-  whose ID is not in the gt, or a repeated ID in either input, is an error.
+  naming the gt line (unless there is no detection record, see below).
+* A gt image without a detection record is an image without detections, as in the authors'
+  evaluator and cvpods; if its gt record has no size either, its boxes are not clipped (only the
+  persons-in-ignore-region count of JI can see that). A detection record whose ID is not in the
+  gt, or a repeated ID in either input, is an error.
 * A gt without any person makes Recall and AP undefined: an error, never a number. Without any
   scored detection (none at all, or all dropped) AP = 0, Recall = 0, mMR = 1 (miss rate 1 at
   every FPPI reference) and JI = 0. A threshold at which every image has n = m = 0 has JI mean 0
@@ -76,6 +78,7 @@ from .odgt import (
 __all__ = [
     "JI_SCORE_THRESHOLDS",
     "MR_REFERENCE_FPPI",
+    "MR_REFERENCE_FPPI_4",
     "clip_boxes",
     "eligible_pairs",
     "evaluate",
@@ -90,6 +93,9 @@ EPS = 1e-6
 # CrowdHuman val.
 MR_REFERENCE_FPPI = np.array(
     [0.0100, 0.0178, 0.0316, 0.0562, 0.1000, 0.1778, 0.3162, 0.5623, 1.0000])
+# mmdet's ``mr_ref='CALTECH_-4'`` (10^-4 .. 1, S. Zhang's rounded literals).
+MR_REFERENCE_FPPI_4 = np.array(
+    [0.0001, 0.0003, 0.0010, 0.0032, 0.0100, 0.0316, 0.1000, 0.3162, 1.0000])
 # 0.1 * i in float64, as the reference computes them (the third is 0.30000000000000004).
 JI_SCORE_THRESHOLDS = tuple(0.1 * i for i in range(10))
 # Pairs per block of the detection x person and box x region arrays: 2**21 float64 elements are
@@ -179,12 +185,15 @@ def _as_images(records, parse, default_source: str):
             else parse(record, default_source, index + 1) for index, record in enumerate(records)]
 
 
-def _image_size(gt: GtImage, dt: DtImage | None) -> tuple[float, float]:
-    """The size used for clipping: the gt record's, else the detection record's."""
+def _image_size(gt: GtImage, dt: DtImage | None) -> tuple[float, float] | None:
+    """The size used for clipping: the gt record's, else the detection record's; None (no
+    clipping) when neither has one and there is no detection record."""
     if gt.height is not None and gt.width is not None:
         return gt.height, gt.width
     if dt is not None and dt.height is not None and dt.width is not None:
         return dt.height, dt.width
+    if dt is None:
+        return None
     raise OdgtFormatError(
         gt.source, gt.line, f"image '{gt.image_id}' has no height/width in the gt record nor in a "
         "detection record", 'add "height" and "width" (pixels) to the gt or the detection record')
@@ -198,14 +207,17 @@ def _image_geometry(gt: GtImage, dt: DtImage | None):
         ``pair_person`` (E,) local indices of the pairs with IoU > 0.5 (detection-major),
         ``pair_iou`` (E,), ``det_in_ignore`` (D,) and ``person_in_ignore`` (P,) bool.
     """
-    height, width = _image_size(gt, dt)
-    persons = clip_boxes(gt.persons, height, width)
-    ignores = clip_boxes(gt.ignores, height, width)
+    size = _image_size(gt, dt)
+    if size is None:  # no detections to match: the gt boxes are taken as they are
+        persons, ignores = gt.persons, gt.ignores
+    else:
+        persons = clip_boxes(gt.persons, *size)
+        ignores = clip_boxes(gt.ignores, *size)
     if dt is None or dt.scores.size == 0:
         scores, boxes = np.zeros(0), np.zeros((0, 4))
     else:
         order = np.argsort(-dt.scores, kind="stable")
-        scores, boxes = dt.scores[order], clip_boxes(dt.boxes[order], height, width)
+        scores, boxes = dt.scores[order], clip_boxes(dt.boxes[order], *size)
     pair_det, pair_person, pair_iou = eligible_pairs(boxes, persons)
     return (scores, pair_det, pair_person, pair_iou,
             _inside_any(boxes, ignores), _inside_any(persons, ignores))
@@ -263,17 +275,19 @@ def _average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     return float(np.cumsum(terms)[-1])  # cumsum adds sequentially (np.sum would add pairwise)
 
 
-def _log_average_miss_rate(fppi: np.ndarray, miss_rate: np.ndarray) -> float:
+def _log_average_miss_rate(fppi: np.ndarray, miss_rate: np.ndarray,
+                           reference: np.ndarray = MR_REFERENCE_FPPI) -> float:
     """exp(mean(log(miss rate))) at the reference FPPIs; 1.0 when there is no scored detection."""
     if fppi.size == 0:
         return 1.0
     # fppi is non-decreasing: the first index with fppi >= ref, or the last detection if none is.
-    index = np.minimum(np.searchsorted(fppi, MR_REFERENCE_FPPI, side="left"), fppi.size - 1)
+    index = np.minimum(np.searchsorted(fppi, reference, side="left"), fppi.size - 1)
     with np.errstate(divide="ignore"):  # a miss rate of 0 gives log 0 = -inf and mMR = 0
         return float(np.exp(np.log(miss_rate[index]).mean()))
 
 
-def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage | dict]) -> dict:
+def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage | dict],
+             mr_reference: Sequence[float] = MR_REFERENCE_FPPI) -> dict:
     """Evaluate full-body detections against CrowdHuman ground truth.
 
     Args:
@@ -281,6 +295,8 @@ def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage 
             (:func:`~o2f_crowd.evaluation.load_odgt`) or raw odgt dicts.
         dt_records (Sequence[DtImage | dict]): Detection records, parsed or raw; any order, at most
             one per image; gt images without a record have no detections.
+        mr_reference (Sequence[float]): The FPPI points of mMR: :data:`MR_REFERENCE_FPPI`
+            (10^-2 .. 1, default) or :data:`MR_REFERENCE_FPPI_4` (10^-4 .. 1).
 
     Returns:
         dict: ``AP``, ``mMR``, ``Recall``, ``JI`` (floats in [0, 1]), ``JI_threshold`` (the score
@@ -367,7 +383,8 @@ def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage 
     has_dt = [gt.image_id in dt_by_id for gt in gt_images]
     return {
         "AP": _average_precision(recall, precision),
-        "mMR": _log_average_miss_rate(fp / len(gt_images), 1.0 - recall),
+        "mMR": _log_average_miss_rate(fp / len(gt_images), 1.0 - recall,
+                                      np.asarray(mr_reference, dtype=np.float64)),
         "Recall": float(recall[-1]) if recall.size else 0.0,
         "JI": ji_means[best],
         "JI_threshold": float(thresholds[best]),

@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -76,7 +74,8 @@ class GtImage:
         width (float | None): Image width in pixels, None when the record has none.
         persons (np.ndarray): (P, 4) person boxes, in file order.
         ignores (np.ndarray): (I, 4) ignore regions, in file order.
-        line (int): 1-based line of the record in its source.
+        line (int | None): 1-based line of the record in its source; None for a record of a
+            JSON list (then ``source`` names the record).
         source (str): File path or in-memory source name, for error messages.
     """
 
@@ -99,7 +98,8 @@ class DtImage:
         width (float | None): Image width from the detection record, if present.
         boxes (np.ndarray): (D, 4) boxes in file order.
         scores (np.ndarray): (D,) scores in file order.
-        line (int): 1-based line of the record in its source.
+        line (int | None): 1-based line of the record in its source; None for a record of a
+            JSON list (then ``source`` names the record).
         source (str): File path or in-memory source name, for error messages.
     """
 
@@ -324,13 +324,17 @@ def _read_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
             yield line_number, line
 
 
-def _json_line(source: str, line_number: int, line: bytes):
+def _json_line(source: str, line_number: int, line: bytes, whole_file: bool = False):
+    """Parse one line (or, ``whole_file``, a file whose first non-blank line is
+    ``line_number``), raising :class:`OdgtFormatError` on bad JSON."""
     try:
         return json.loads(line)
     except UnicodeDecodeError:
         raise OdgtFormatError(source, line_number, "not UTF-8 text",
                               "save the file as UTF-8 JSON lines") from None
     except json.JSONDecodeError as error:
+        if whole_file:  # the error knows its line
+            line_number = error.lineno
         raise OdgtFormatError(
             source, line_number, f"not valid JSON ({error.msg} at column {error.colno})",
             "write one JSON object per line") from None
@@ -357,20 +361,17 @@ def read_odgt_records(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
 # Fast path for detection lines in the canonical layout that detection_record and most tools
 # write: ..."dtboxes": [{"box": [x, y, w, h], "score": s, "tag": t}, ...]} (any spacing).
 # json.loads spends most of its time building a dict per detection; here the dtboxes array is
-# checked structurally with bytes operations and its numbers parsed in one np.fromstring call.
-# Anything else (other key order or keys, NaN, strings, malformed numbers) takes the json path,
-# which also produces the error messages.
+# checked structurally with bytes operations, turned into one flat JSON array of numbers
+# [x, y, w, h, score, tag, x, ...] and parsed by json.loads: the same number grammar and the same
+# float conversion as the json path, without a dict per detection. Anything else (other key
+# order, keys or spacing, NaN, strings, malformed numbers) takes the json path, which also
+# produces the error messages.
 _DT_MARKERS = ((b'{"box":[', b"\x01"), (b'],"score":', b"\x02"), (b',"tag":', b"\x03"),
                (b"}", b"\x04"))
 _DT_UNIT = b"\x01,,,\x02\x03\x04"  # a detection once its numbers are removed
 _NUMBER_BYTES = b"0123456789.eE+-"
-_TO_SPACES = bytes.maketrans(b"\x01\x02\x03\x04,[]", b"       ")
-# After digits 1-9 become "1", every number must read like this (JSON's grammar without
-# exponents): numpy would also accept "01", ".5", "1." or "+1", and exponents are rare here.
-_PLAIN_NUMBER = re.compile(rb"-?(?:0|1[01]*)(?:\.[01]+)?")
-_ONE_DIGIT = bytes.maketrans(b"123456789", b"111111111")
-# Spaces are removed before the structural check, so "3 0" would read as 30: refuse it here.
-_SPLIT_NUMBER = re.compile(rb"[0-9.eE+-] +[0-9.eE+-]")
+# Markers -> the flat array: "]\x02" and "\x03" become commas, "\x01" and "\x04" vanish.
+_TO_FLAT = bytes.maketrans(b"\x02\x03", b",,")
 
 
 def _fast_detections(line: bytes):
@@ -381,24 +382,21 @@ def _fast_detections(line: bytes):
     if key < 0 or start < 0 or end < start or line.find(b'"dtboxes"', key + 1) >= 0 \
             or line[key + 9:start].strip() != b":" or line[end + 1:].strip() != b"}":
         return None
-    if _SPLIT_NUMBER.search(line, start, end):  # "3 0" is two tokens (invalid), not 30
+    # json.dumps' default separators only; any other blank (e.g. "3 0", two tokens, not 30)
+    # takes the json path.
+    array = line[start:end + 1].replace(b", ", b",").replace(b": ", b":")
+    if b" " in array:
         return None
-    array = line[start:end + 1].replace(b" ", b"")
     for old, new in _DT_MARKERS:
         array = array.replace(old, new)
     count = array.count(b"\x01")
     if array.translate(None, _NUMBER_BYTES) != b"[" + b",".join([_DT_UNIT] * count) + b"]":
         return None
-    numbers = array.translate(_TO_SPACES)
-    if not all(_PLAIN_NUMBER.fullmatch(form)
-               for form in set(numbers.translate(_ONE_DIGIT).split())):
+    try:  # json rejects what is not a JSON number ("01", ".5", "1-2", "1e")
+        values = np.array(json.loads(array.translate(_TO_FLAT, b"\x01\x04")),
+                          dtype=np.float64)
+    except (ValueError, OverflowError, RecursionError):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # numpy warns (no error yet) on unparsable text
-        try:
-            values = np.fromstring(numbers, sep=" ") if count else np.zeros(0)
-        except (ValueError, DeprecationWarning):
-            return None
     if values.size != 6 * count:
         return None
     values = values.reshape(count, 6)
@@ -422,12 +420,40 @@ def _parse_dt_line(source: str, line_number: int, line: bytes) -> DtImage:
     return parse_dt_record(_json_line(source, line_number, line), source, line_number)
 
 
+def _is_json_list(source: str) -> bool:
+    """Whether the file's first non-blank byte is ``[`` (a JSON list, not JSON lines)."""
+    try:
+        with open(source, "rb") as handle:
+            while chunk := handle.read(4096):
+                stripped = chunk.lstrip()
+                if stripped:
+                    return stripped[:1] == b"["
+    except OSError:
+        return False  # _read_lines reports it
+    return False
+
+
+def _load_dt_json_list(source: str) -> list[DtImage]:
+    """Detections from one JSON list of records; errors name the record (1-based) in the list."""
+    with open(source, "rb") as handle:
+        data = handle.read()
+    first_line = data[:len(data) - len(data.lstrip())].count(b"\n") + 1
+    records = _json_line(source, first_line, data, whole_file=True)
+    if not isinstance(records, list):  # pragma: no cover - _is_json_list saw "["
+        raise OdgtFormatError(source, None, "not a JSON list", "write a list of records")
+    # The list may be one line (mmdet's json.dump): errors name the record, not a line.
+    return [parse_dt_record(record, f"{source} record {index}", None)
+            for index, record in enumerate(records, start=1)]
+
+
 def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImage]:
     """Read and validate a whole ``.odgt`` file.
 
     Args:
         path (str | os.PathLike): The file.
-        kind (str): ``"gt"`` for ground truth, ``"dt"`` for detections.
+        kind (str): ``"gt"`` for ground truth, ``"dt"`` for detections. Detections may also be
+            one JSON list of the same records (mmdet's ``CrowdHumanMetric`` result file,
+            ``<outfile_prefix>.json``): a file whose first non-blank character is ``[``.
 
     Returns:
         list[GtImage] | list[DtImage]: One entry per record, in file order.
@@ -441,6 +467,8 @@ def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImag
     if kind == "gt":
         images = [parse_gt_record(_json_line(source, number, line), source, number)
                   for number, line in _read_lines(source)]
+    elif _is_json_list(source):
+        images = _load_dt_json_list(source)
     else:
         images = [_parse_dt_line(source, number, line) for number, line in _read_lines(source)]
     check_unique_ids(images)
@@ -452,14 +480,14 @@ def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImag
 
 def check_unique_ids(images: Sequence[GtImage] | Sequence[DtImage]) -> None:
     """Raise :class:`OdgtFormatError` at the second record of any repeated ``ID``."""
-    first_line: dict[str, int] = {}
+    first_at: dict[str, str] = {}
     for image in images:
-        if image.image_id in first_line:
+        if image.image_id in first_at:
             raise OdgtFormatError(
                 image.source, image.line,
-                f"duplicate ID '{image.image_id}' (first at line {first_line[image.image_id]})",
+                f"duplicate ID '{image.image_id}' (first at {first_at[image.image_id]})",
                 "give each image exactly one record")
-        first_line[image.image_id] = image.line
+        first_at[image.image_id] = image.source if image.line is None else f"line {image.line}"
 
 
 def write_odgt(path: str | os.PathLike, records: Iterable[dict],

@@ -27,10 +27,11 @@ from o2f_core import O2FAssignResult
 from .assigners import o2f_result_from_assign_result
 from .centerness_branch import O2FCenternessBranch
 from .losses import O2FGIoULoss, O2FSoftFocalLoss
+from .nms_free_topk import nms_free_topk
 from .nms_switch import NMSSwitchMixin
 
 # Keys accepted in the head's train_cfg (a typo should fail loudly, not fall back to a default).
-TRAIN_CFG_KEYS = ('assigner',)
+TRAIN_CFG_KEYS = ('assigner', 'exclude_ignore_regions')
 # Former train_cfg keys and where they live now (refused with this hint).
 MOVED_TRAIN_CFG_KEYS = {
     'centerness_weighting': 'model.bbox_head.loss_bbox.centerness_weighting',
@@ -138,6 +139,10 @@ class O2FHeadMixin:
             raise ValueError(f'{name}: unknown train_cfg keys {unknown}; '
                              f'allowed: {list(TRAIN_CFG_KEYS)}')
         self.assigner = self.build_assigner(dict(train_cfg.get('assigner') or {}))
+        # The authors' head never reads ignore regions (COCO iscrowd, CrowdHuman ignore tags):
+        # their points train as negatives. True keeps unlabelled points inside them out of the
+        # negatives (our deviation, off by default; see the README's recipe table).
+        self.exclude_ignore_regions = bool(train_cfg.get('exclude_ignore_regions', False))
         self.temperature: float | None = None
 
     # ----------------------------------------------------------------------------- layers
@@ -255,7 +260,7 @@ class O2FHeadMixin:
         results = []
         for img_idx, gt_instances in enumerate(batch_gt_instances):
             ignored = None
-            if batch_gt_instances_ignore is not None:
+            if batch_gt_instances_ignore is not None and self.exclude_ignore_regions:
                 ignored = batch_gt_instances_ignore[img_idx]
                 if ignored is not None and ('bboxes' not in ignored or len(ignored) == 0):
                     ignored = None
@@ -407,7 +412,9 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
             scores, labels, point_idx = scores[passing], labels[passing], point_idx[passing]
             # nms_pre <= 0 keeps everything (mmdet's default of -1 would drop one candidate).
             if nms_pre is not None and 0 < nms_pre < scores.numel():
-                scores, order = scores.topk(nms_pre)
+                # The export's selection too: the candidates as one (1, K, 1) score table.
+                scores, order, _ = nms_free_topk(scores.view(1, -1, 1), nms_pre)
+                scores, order = scores[0], order[0]
                 labels, point_idx = labels[order], point_idx[order]
             mlvl_scores.append(scores)
             mlvl_labels.append(labels)
