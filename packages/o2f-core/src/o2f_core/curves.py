@@ -27,7 +27,7 @@ from .io import atomic_output
 
 NMS_PREFIX = 'nms/'
 # The AP drawn when the caller names none: the first one a run logs.
-DEFAULT_AP_KEYS = ('coco/bbox_mAP', 'coco/segm_mAP', 'crowd/AP', 'crowdhuman/AP')
+DEFAULT_AP_KEYS = ('coco/bbox_mAP', 'coco/segm_mAP', 'crowd/AP', 'crowd_human/mAP')
 TEMPERATURE_KEY = 'o2f_temperature'
 # Training keys that are not losses although they start like one.
 _NOT_LOSS = ('loss_scale',)

@@ -11,7 +11,7 @@ kept instances) runs twice. The two prediction sets feed two copies of the confi
 
 Logged names (scalars, ``vis_data/*.json``, the metrics ``after_val_epoch`` hooks see):
 
-* ``<metric>`` (``coco/bbox_mAP``, ``coco/segm_mAP``, ``crowdhuman/AP``, ...): **without NMS**,
+* ``<metric>`` (``coco/bbox_mAP``, ``coco/segm_mAP``, ``crowd_human/mAP``, ...): **without NMS**,
   whatever the config's ``test_cfg.with_nms`` says (o2f's point is the NMS-free number;
   ``save_best='coco/bbox_mAP'`` keeps the best NMS-free checkpoint);
 * ``nms/<metric>``: **with NMS** (``test_cfg.nms`` of the config).
