@@ -349,11 +349,8 @@ def _load_strict(model, checkpoint: str, allow_partial: bool) -> None:
         raise CliError(str(error)) from None
 
 
-def _build_model(config: str, checkpoint: str | None, data_root: str | None,
-                 allow_partial: bool = False):
-    from mmdet.registry import MODELS
-    from mmengine.registry import init_default_scope
-
+def _offline_det_config(config: str, data_root: str | None):
+    """The det config with its data checked and no ImageNet download (weights come after)."""
     from o2f_core.cli import load_task_config
 
     cfg = load_task_config(config, 'det')
@@ -361,6 +358,15 @@ def _build_model(config: str, checkpoint: str | None, data_root: str | None,
         set_data_root(cfg, data_root)
     _check_data(cfg, config)
     cfg.model.backbone.init_cfg = None
+    return cfg
+
+
+def _build_model(config: str, checkpoint: str | None, data_root: str | None,
+                 allow_partial: bool = False):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    cfg = _offline_det_config(config, data_root)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
@@ -457,14 +463,9 @@ def _predict_without_nms(config: str, checkpoint: str, data_root: str | None,
     """Test-set predictions of one checkpoint with NMS off, and the test annotation file."""
     from mmengine.runner import Runner
 
-    from o2f_core.cli import load_task_config
     from o2f_core.eval_runner import collect_predictions, switch_nms
 
-    cfg = load_task_config(config, 'det')
-    if data_root is not None:
-        set_data_root(cfg, data_root)
-    _check_data(cfg, config)
-    cfg.model.backbone.init_cfg = None
+    cfg = _offline_det_config(config, data_root)
     cfg.log_level = 'WARNING'
     # The runner's log folder is ours alone and removed afterwards (it used to pile up in /tmp).
     with tempfile.TemporaryDirectory(prefix='o2f_visualize_', ignore_cleanup_errors=True) as tmp:
