@@ -70,6 +70,7 @@ BASE_PACKAGES = [
     "wheel",
     "psutil",  # mmdet's analysis tools (analyze_logs, benchmark) on our configs
     "seaborn",
+    "msgspec",  # eval_crowd parses .odgt/result files with a typed decoder
 ]
 # The check that a finished setup must pass (kept in sync with README.md).
 VERIFY = (
