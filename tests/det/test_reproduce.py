@@ -17,6 +17,7 @@ from o2f_det.experiments.reproduce import (  # noqa: E402
     QUICK,
     build_config,
     full_commands,
+    select_rows,
     summarize,
     table_rows,
 )
@@ -78,6 +79,18 @@ def test_full_prints_real_config_commands():
     assert any(c.startswith('# POTO + 3DMF:') for c in full_commands('table5'))
 
 
+def test_row_selects_rows_in_table_order():
+    assert [r.name for r in select_rows('table4', ['add alpha=0.6', 'multiply alpha=1.0'])] == \
+        ['multiply alpha=1.0', 'add alpha=0.6']
+    assert len(select_rows('table4', None)) == 8
+    with pytest.raises(ValueError, match="'K=4' is not a row of table2; its rows: 'K=3'"):
+        select_rows('table2', ['K=4'])
+    commands = full_commands('table2', ['K=9'])
+    assert commands == ['python tools/train.py det configs/det/o2f_r50_1x.py --work-dir '
+                        'work_dirs/reproduce-full/table2/K=9 --cfg-options '
+                        'model.train_cfg.assigner.num_ambiguous=9']
+
+
 def run_cli(*args, cwd=REPO):
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='', PYTHONWARNINGS='ignore')
     return subprocess.run([sys.executable, str(REPO / 'tools/reproduce.py'), *map(str, args)],
@@ -87,6 +100,9 @@ def run_cli(*args, cwd=REPO):
 def test_bad_arguments_are_one_line_exit_2(tmp_path):
     proc = run_cli('table5', '--launch')
     assert proc.returncode == 2 and 'add --full' in proc.stderr
+    proc = run_cli('table2', '--full', '--row', 'K=4')
+    assert proc.returncode == 2 and proc.stderr.count('\n') == 1
+    assert "'K=4' is not a row" in proc.stderr
     proc = run_cli('table5', '--seeds', '0')
     assert proc.returncode == 2 and 'at least 1' in proc.stderr
     (tmp_path / 'file').write_text('keep')
