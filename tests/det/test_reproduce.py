@@ -128,3 +128,23 @@ def test_quick_fig5_trains_both_rows_and_writes_the_table(tmp_path):
     assert table[2].startswith('| row | AP w/o NMS | AP w/ NMS |')
     assert table[4].startswith('| o2f |') and table[5].startswith('| POTO |')
     assert (out / 'fig5' / 'fig5.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_an_interrupted_table_keeps_the_rows_it_finished(tmp_path, monkeypatch):
+    import o2f_core.curves
+    from o2f_det.experiments import reproduce as module
+
+    def fake_run(row, data_root, scale, seed, work_dir, name):
+        if row.name == 'POTO':
+            raise KeyboardInterrupt  # the user stops the table during its second row
+        return {'coco/bbox_mAP': 0.1 + seed / 10}
+
+    monkeypatch.setattr(module, 'run_one', fake_run)
+    monkeypatch.setattr(module, 'ensure_dataset', lambda out_dir, scale: str(tmp_path) + '/')
+    monkeypatch.setattr(o2f_core.curves, 'read_run', lambda work_dir, name: None)
+    with pytest.raises(KeyboardInterrupt):
+        module.reproduce('fig5', 2, False, str(tmp_path))
+    report = json.loads((tmp_path / 'fig5' / 'results.json').read_text())
+    assert [r['name'] for r in report['rows']] == ['o2f']
+    assert report['rows'][0]['summary']['coco/bbox_mAP']['mean'] == pytest.approx(0.15)
+    assert '| o2f | 15.0 ± 7.1 |' in (tmp_path / 'fig5' / 'results.md').read_text()

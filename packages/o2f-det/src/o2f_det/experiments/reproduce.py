@@ -321,10 +321,11 @@ def reproduce(table: str, seeds: int, quick: bool, out_dir: str,
         keys = {k for run in entry['runs'] for k in run['metrics']}
         entry['summary'] = {k: summarize([r['metrics'][k] for r in entry['runs']
                                           if k in r['metrics']]) for k in sorted(keys)}
-    report = {'table': table, 'quick': quick, 'seeds': seeds, 'scale': vars(scale),
-              'runs_dir': runs_dir, 'rows': results}
-    atomic_write(osp.join(table_dir, 'results.json'), json.dumps(report, indent=1) + '\n')
-    atomic_write(osp.join(table_dir, 'results.md'), markdown(table, results, quick, seeds))
+        # after every row: an interrupted table keeps the rows it finished
+        report = {'table': table, 'quick': quick, 'seeds': seeds, 'scale': vars(scale),
+                  'runs_dir': runs_dir, 'rows': results}
+        atomic_write(osp.join(table_dir, 'results.json'), json.dumps(report, indent=1) + '\n')
+        atomic_write(osp.join(table_dir, 'results.md'), markdown(table, results, quick, seeds))
     if curves:
         plot_curves(curves, osp.join(table_dir, 'fig5.png' if table == 'fig5' else 'curves.png'))
     return report
