@@ -205,3 +205,35 @@ def test_batched_geometry_equals_the_image_by_image_definition(monkeypatch, chun
     assert det_in_ignore.tolist() == np.concatenate([g[4] for g in per_image]).tolist()
     assert person_in_ignore.tolist() == np.concatenate([g[5] for g in per_image]).tolist()
     assert pair_det.size > 50 and det_in_ignore.any() and person_in_ignore.any()
+
+
+def test_match_each_equals_matching_every_threshold_from_scratch():
+    from o2f_crowd.evaluation.matching import EligiblePairs, MaxWeightMatcher
+
+    # Images of 1 to 8 persons, each person with up to 6 detections: stars, components of 2 to
+    # 4 persons (enumerated) and larger ones (linear_sum_assignment) all occur.
+    rng = np.random.default_rng(9)
+    det, person, num_dets, num_persons = [], [], 0, 0
+    for _ in range(300):
+        persons_here = int(rng.integers(1, 9))
+        dets_here = int(rng.integers(1, 6 * persons_here))
+        for d in range(dets_here):
+            for p in rng.choice(persons_here, min(persons_here, int(rng.integers(1, 3))),
+                                replace=False):
+                det.append(num_dets + d)
+                person.append(num_persons + p)
+        num_dets, num_persons = num_dets + dets_here, num_persons + persons_here
+    det, person = np.array(det), np.array(person)
+    order = np.lexsort((person, det))
+    iou = np.round(rng.uniform(0.5, 1, det.size), 2)  # ties
+    iou[iou == 0.5] = 0.51
+    pairs = EligiblePairs(det[order], person[order], iou, num_dets, num_persons)
+    assert pairs.persons_per_component.max() > 4 and (pairs.persons_per_component == 3).any()
+    scores = np.round(rng.uniform(0, 1, num_dets), 2)
+    masks = [scores > threshold for threshold in (0.0, 0.1, 0.2, 0.35, 0.5, 0.8, 0.2, 0.95)]
+    matcher = MaxWeightMatcher(pairs)
+    for mask, (found_det, found_person) in zip(masks, matcher.match_each(masks), strict=True):
+        expected_det, expected_person = MaxWeightMatcher(pairs).match(mask)
+        assert sorted(zip(found_det.tolist(), found_person.tolist(), strict=True)) == \
+            sorted(zip(expected_det.tolist(), expected_person.tolist(), strict=True))
+        assert mask[found_det].all() and len(found_det) > 0

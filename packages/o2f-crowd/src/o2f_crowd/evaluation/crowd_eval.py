@@ -525,9 +525,9 @@ def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage 
     num_images = len(gt_images)
     matcher = MaxWeightMatcher(pairs)
     ji_means = []
-    for threshold in thresholds:
-        kept = scores > threshold
-        matched_det, matched_person = matcher.match(kept)
+    kept_masks = [scores > threshold for threshold in thresholds]
+    for kept, (matched_det, matched_person) in zip(kept_masks, matcher.match_each(kept_masks),
+                                                   strict=True):
         det_free, person_free = kept.copy(), np.ones(num_persons, dtype=bool)
         det_free[matched_det], person_free[matched_person] = False, False
         k = np.bincount(det_image[matched_det], minlength=num_images)
