@@ -283,6 +283,8 @@ class _LargeComponents:
         self.blocks = []
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
             group = members[start:stop]
+            if group.size == 0:  # no member at all
+                continue
             det_ids, rows = np.unique(pairs.det[group], return_inverse=True)
             person_ids, cols = np.unique(pairs.person[group], return_inverse=True)
             block = np.zeros((det_ids.size, person_ids.size))
