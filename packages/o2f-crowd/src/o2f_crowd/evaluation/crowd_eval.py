@@ -42,14 +42,16 @@ Decisions where the reference is silent (tested in ``tests/crowd``):
   matchings of different sizes need an exact tie of IoU sums, where the reference's choice is
   arbitrary too; the same holds for which of two equally good detections is matched.
 
-Speed: only clipping, sorting and the IoU > 0.5 pairs are computed image by image; the greedy
-matching, the JI matchings and all counts run on flat arrays of every image at once
-(:mod:`.matching`), so the cost per image is a few array operations.
+Speed: clipping and sorting run on the boxes of all images at once; the IoU > 0.5 pairs and the
+ignore flags on batches of images padded to one (images, detections, persons) block (images
+sorted by size, so padding stays small; NaN padding matches nothing); the greedy matching, the JI
+matchings (re-solved, from one threshold to the next, only where the kept detections changed) and
+all counts run on flat arrays of every image at once (:mod:`.matching`).
 
 Memory: detection x person (and box x ignore-region) arrays are built for at most
-:data:`PAIR_CHUNK_ELEMENTS` pairs at a time, in row blocks whose results are concatenated in
-row-major order, so the numbers are those of one dense pass and one image with 300k detections
-and 1,000 persons needs no 2.2 GiB array.
+:data:`PAIR_CHUNK_ELEMENTS` pairs at a time (batches of images, or row blocks of one big image),
+whose results are concatenated in row-major order, so the numbers are those of one dense pass
+and one image with 300k detections and 1,000 persons needs no 2.2 GiB array.
 """
 
 from __future__ import annotations
