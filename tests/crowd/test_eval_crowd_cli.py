@@ -147,7 +147,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path, case):
 def test_usage_errors_are_one_line_exit_2(tmp_path):
     for args in ([], ["--dt", WORKED / "dt.odgt"], ["--gt", tmp_path / "nope.odgt", "--dt", "x"],
                  ["--gt", "g", "--dt", "d", "--config", "c.py"],
-                 ["--gt", WORKED / "gt.odgt", "--dt", WORKED / "dt.odgt", "--allow-partial"]):
+                 ["--gt", WORKED / "gt.odgt", "--dt", WORKED / "dt.odgt", "--allow-partial"],
+                 ["--gt", WORKED / "gt.odgt", "--dt", WORKED / "dt.odgt", "--workers", "3"]):
         result = run_tool(*args)
         assert result.returncode == 2
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")

@@ -28,7 +28,7 @@ import os
 import sys
 
 from o2f_core.cli import CliError, OneLineArgumentParser
-from o2f_crowd.evaluation import OdgtFormatError, evaluate, load_odgt
+from o2f_crowd.evaluation import OdgtFormatError, evaluate, load_gt_and_dt
 
 
 class UsageError(CliError):
@@ -50,6 +50,9 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--checkpoint", help="model weights for --config")
     parser.add_argument("--cfg-options", nargs="+", metavar="KEY=VALUE", default=None,
                         help="override config keys in --config mode")
+    parser.add_argument("--workers", type=int, choices=(1, 2), default=2,
+                        help="processes reading the two files: 2 parses the gt and the "
+                        "detections side by side, 1 one after the other (same numbers)")
     parser.add_argument("--allow-partial", action="store_true",
                         help="with --config: use a checkpoint that does not cover the model "
                         "(prints what was not loaded); refused otherwise")
@@ -124,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if not gt_path:
         raise UsageError("the following argument is required: --gt")
 
-    metrics = evaluate(load_odgt(gt_path, "gt"), load_odgt(args.dt, "dt"))
+    metrics = evaluate(*load_gt_and_dt(gt_path, args.dt, args.workers))
     print(format_report(metrics, gt_path, args.dt))
     if args.json is not None:
         from o2f_core.io import UnsafeOutputError, atomic_write

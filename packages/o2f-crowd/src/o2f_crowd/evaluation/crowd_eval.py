@@ -42,14 +42,16 @@ Decisions where the reference is silent (tested in ``tests/crowd``):
   matchings of different sizes need an exact tie of IoU sums, where the reference's choice is
   arbitrary too; the same holds for which of two equally good detections is matched.
 
-Speed: only clipping, sorting and the IoU > 0.5 pairs are computed image by image; the greedy
-matching, the JI matchings and all counts run on flat arrays of every image at once
-(:mod:`.matching`), so the cost per image is a few array operations.
+Speed: clipping and sorting run on the boxes of all images at once; the IoU > 0.5 pairs and the
+ignore flags on batches of images padded to one (images, detections, persons) block (images
+sorted by size, so padding stays small; NaN padding matches nothing); the greedy matching, the JI
+matchings (re-solved, from one threshold to the next, only where the kept detections changed) and
+all counts run on flat arrays of every image at once (:mod:`.matching`).
 
 Memory: detection x person (and box x ignore-region) arrays are built for at most
-:data:`PAIR_CHUNK_ELEMENTS` pairs at a time, in row blocks whose results are concatenated in
-row-major order, so the numbers are those of one dense pass and one image with 300k detections
-and 1,000 persons needs no 2.2 GiB array.
+:data:`PAIR_CHUNK_ELEMENTS` pairs at a time (batches of images, or row blocks of one big image),
+whose results are concatenated in row-major order, so the numbers are those of one dense pass
+and one image with 300k detections and 1,000 persons needs no 2.2 GiB array.
 """
 
 from __future__ import annotations
@@ -200,7 +202,8 @@ def _image_size(gt: GtImage, dt: DtImage | None) -> tuple[float, float] | None:
 
 
 def _image_geometry(gt: GtImage, dt: DtImage | None):
-    """Clip and sort one image; its detections' scores, eligible pairs and ignore flags.
+    """Clip and sort one image; its detections' scores, eligible pairs and ignore flags (the
+    one-image definition that :func:`_dataset_geometry` computes for all images at once).
 
     Returns:
         tuple: ``scores`` (D,) descending (stable: ties keep file order), ``pair_det`` and
@@ -222,6 +225,172 @@ def _image_geometry(gt: GtImage, dt: DtImage | None):
     return (scores, pair_det, pair_person, pair_iou,
             _inside_any(boxes, ignores), _inside_any(persons, ignores))
 
+
+def _clip_rows(boxes: np.ndarray, bounds: np.ndarray, clipped_rows: np.ndarray) -> np.ndarray:
+    """:func:`clip_boxes` with one image size per row; rows with ``clipped_rows`` False stay.
+
+    Args:
+        boxes (np.ndarray): (N, 4) xyxy.
+        bounds (np.ndarray): (N, 4) ``W - 1, H - 1, W, H`` of each row's image.
+        clipped_rows (np.ndarray): (N,) bool.
+    """
+    clipped = np.empty(boxes.shape, dtype=np.float64)
+    clipped[:, :2] = np.minimum(np.maximum(boxes[:, :2], 0), bounds[:, :2])
+    clipped[:, 2:] = np.maximum(np.minimum(boxes[:, 2:], bounds[:, 2:]), 0)
+    return clipped if clipped_rows.all() else np.where(clipped_rows[:, None], clipped, boxes)
+
+
+def _image_batches(rows_per_image: np.ndarray, cols_per_image: np.ndarray,
+                   chunk_elements: int):
+    """Groups of images (index arrays) whose padded (images, rows, cols) block holds at most
+    ``chunk_elements`` pairs; images sorted by (rows, cols) so that padding stays small. Images
+    with no pair are left out, those bigger than one block come alone (to be split by rows)."""
+    order = np.lexsort((cols_per_image, rows_per_image))
+    order = order[rows_per_image[order] * cols_per_image[order] > 0]
+    batches, start = [], 0
+    while start < order.size:
+        stop = start + 1
+        rows_max, cols_max = rows_per_image[order[start]], cols_per_image[order[start]]
+        while stop < order.size:
+            rows_next = max(rows_max, rows_per_image[order[stop]])
+            cols_next = max(cols_max, cols_per_image[order[stop]])
+            if (stop + 1 - start) * rows_next * cols_next > chunk_elements:
+                break
+            rows_max, cols_max, stop = rows_next, cols_next, stop + 1
+        batches.append(order[start:stop])
+        start = stop
+    return batches
+
+
+def _padded(boxes: np.ndarray, offsets: np.ndarray, counts: np.ndarray, images: np.ndarray):
+    """(B, max count, 4) boxes of ``images``, padded with NaN (no comparison holds on NaN)."""
+    width = int(counts[images].max())
+    valid = np.arange(width)[None, :] < counts[images][:, None]
+    padded = np.full((images.size, width, 4), np.nan)
+    padded[valid] = boxes[(offsets[images][:, None] + np.arange(width)[None, :])[valid]]
+    return padded
+
+
+def _batched_eligible_pairs(a, b):
+    """:func:`_eligible_pairs_block` on (B, A, 4) x (B, P, 4) padded blocks, image by image:
+    ``(image in batch, row, col, iou)`` of the pairs with IoU > 0.5, in (image, row, col) order."""
+    width = np.minimum(a[:, :, None, 2], b[:, None, :, 2]) - np.maximum(
+        a[:, :, None, 0], b[:, None, :, 0])
+    width_sum = (a[:, :, 2] - a[:, :, 0])[:, :, None] + (b[:, :, 2] - b[:, :, 0])[:, None, :]
+    image, rows, cols = np.nonzero((width > 0) & (width > 0.3 * width_sum))
+    box_a, box_b = a[image, rows], b[image, cols]
+    height = np.minimum(box_a[:, 3], box_b[:, 3]) - np.maximum(box_a[:, 1], box_b[:, 1])
+    intersection = np.maximum(0, width[image, rows, cols]) * np.maximum(0, height)
+    area_a = (box_a[:, 2] - box_a[:, 0]) * (box_a[:, 3] - box_a[:, 1])
+    area_b = (box_b[:, 2] - box_b[:, 0]) * (box_b[:, 3] - box_b[:, 1])
+    iou = intersection / (area_a + area_b - intersection + EPS)
+    keep = iou > MATCH_THRESHOLD
+    return image[keep], rows[keep], cols[keep], iou[keep]
+
+
+def _batched_inside_any(a, regions):
+    """:func:`_inside_any` on (B, A, 4) x (B, R, 4) padded blocks: (B, A) bool."""
+    width = np.minimum(a[:, :, None, 2], regions[:, None, :, 2]) - np.maximum(
+        a[:, :, None, 0], regions[:, None, :, 0])
+    height = np.minimum(a[:, :, None, 3], regions[:, None, :, 3]) - np.maximum(
+        a[:, :, None, 1], regions[:, None, :, 1])
+    intersection = np.maximum(0, width) * np.maximum(0, height)
+    area_a = (a[:, :, 2] - a[:, :, 0]) * (a[:, :, 3] - a[:, :, 1])
+    return (intersection / (area_a[:, :, None] + EPS) > MATCH_THRESHOLD).any(axis=2)
+
+
+def _flags_inside_regions(boxes, box_offsets, box_counts, regions, region_offsets,
+                          region_counts, chunk_elements):
+    """(N,) bool: each box's IoA with some region of its image > 0.5 (:func:`_inside_any`)."""
+    inside = np.zeros(len(boxes), dtype=bool)
+    for images in _image_batches(box_counts, region_counts, chunk_elements):
+        if images.size == 1 and box_counts[images[0]] * region_counts[images[0]] > chunk_elements:
+            image = images[0]
+            rows = slice(box_offsets[image], box_offsets[image] + box_counts[image])
+            inside[rows] = _inside_any(boxes[rows], regions[
+                region_offsets[image]:region_offsets[image] + region_counts[image]],
+                chunk_elements)
+            continue
+        found = _batched_inside_any(_padded(boxes, box_offsets, box_counts, images),
+                                    _padded(regions, region_offsets, region_counts, images))
+        valid = np.arange(found.shape[1])[None, :] < box_counts[images][:, None]
+        inside[(box_offsets[images][:, None] + np.arange(found.shape[1])[None, :])[valid]] = \
+            found[valid]
+    return inside
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+
+
+def _dataset_geometry(gt_images: Sequence[GtImage], dt_by_id: dict):
+    """Clip and sort every image, then the eligible pairs and ignore flags of all of them, in
+    batches of images padded to one block (bit for bit what :func:`_image_geometry` gives image by
+    image, concatenated in gt order).
+
+    Returns:
+        tuple: ``scores`` (D,) in (image, descending score) order, ``dets_per_image`` (N,),
+        ``pair_det``, ``pair_person`` (E,) global indices (detection-major), ``pair_iou`` (E,),
+        ``det_in_ignore`` (D,) and ``person_in_ignore`` (P,) bool.
+    """
+    chunk_elements = PAIR_CHUNK_ELEMENTS
+    num_images = len(gt_images)
+    dts = [dt_by_id.get(gt.image_id) for gt in gt_images]
+    sizes = [_image_size(gt, dt) for gt, dt in zip(gt_images, dts, strict=True)]
+    # W - 1 etc. in Python's arithmetic on the record's numbers, as clip_boxes computes them.
+    bounds = np.array([(0, 0, 0, 0) if size is None else
+                       (size[1] - 1, size[0] - 1, size[1], size[0]) for size in sizes],
+                      dtype=np.float64).reshape(num_images, 4)
+    has_size = np.array([size is not None for size in sizes], dtype=bool)
+    persons_per_image = np.array([len(gt.persons) for gt in gt_images], dtype=np.int64)
+    ignores_per_image = np.array([len(gt.ignores) for gt in gt_images], dtype=np.int64)
+    dets_per_image = np.array([0 if dt is None else dt.scores.size for dt in dts], dtype=np.int64)
+
+    def clipped(parts, counts):
+        boxes = np.concatenate([np.zeros((0, 4))] + parts).reshape(-1, 4)
+        image = np.repeat(np.arange(num_images), counts)
+        return _clip_rows(boxes, bounds[image], has_size[image])
+
+    persons = clipped([gt.persons for gt in gt_images], persons_per_image)
+    ignores = clipped([gt.ignores for gt in gt_images], ignores_per_image)
+    with_dets = [dt for dt in dts if dt is not None and dt.scores.size]
+    scores = np.concatenate([np.zeros(0)] + [dt.scores for dt in with_dets])
+    det_image = np.repeat(np.arange(num_images), dets_per_image)
+    order = np.lexsort((-scores, det_image))  # stable: ties keep file order
+    scores = scores[order]
+    boxes = clipped([dt.boxes for dt in with_dets], dets_per_image)[order]
+
+    det_offset, person_offset = _offsets(dets_per_image), _offsets(persons_per_image)
+    ignore_offset = _offsets(ignores_per_image)
+    found = []
+    for images in _image_batches(dets_per_image, persons_per_image, chunk_elements):
+        if images.size == 1 and dets_per_image[images[0]] * persons_per_image[images[0]] \
+                > chunk_elements:
+            image = images[0]
+            rows, cols, iou = eligible_pairs(
+                boxes[det_offset[image]:det_offset[image] + dets_per_image[image]],
+                persons[person_offset[image]:person_offset[image] + persons_per_image[image]],
+                chunk_elements)
+            found.append((np.full(rows.size, image), rows, cols, iou))
+            continue
+        index, rows, cols, iou = _batched_eligible_pairs(
+            _padded(boxes, det_offset, dets_per_image, images),
+            _padded(persons, person_offset, persons_per_image, images))
+        found.append((images[index], rows, cols, iou))
+    pair_image = np.concatenate([np.zeros(0, np.int64)] + [f[0] for f in found])
+    by_image = np.argsort(pair_image, kind="stable")  # within an image: (row, col) order already
+    pair_image = pair_image[by_image]
+    pair_det = np.concatenate([np.zeros(0, np.int64)] + [f[1] for f in found])[by_image] \
+        + det_offset[pair_image]
+    pair_person = np.concatenate([np.zeros(0, np.int64)] + [f[2] for f in found])[by_image] \
+        + person_offset[pair_image]
+    pair_iou = np.concatenate([np.zeros(0)] + [f[3] for f in found])[by_image]
+    det_in_ignore = _flags_inside_regions(boxes, det_offset, dets_per_image, ignores,
+                                          ignore_offset, ignores_per_image, chunk_elements)
+    person_in_ignore = _flags_inside_regions(persons, person_offset, persons_per_image, ignores,
+                                             ignore_offset, ignores_per_image, chunk_elements)
+    return (scores, dets_per_image, pair_det, pair_person, pair_iou, det_in_ignore,
+            person_in_ignore)
 
 def eligible_pairs(boxes_a: np.ndarray, boxes_b: np.ndarray, chunk_elements: int | None = None):
     """The pairs with IoU > 0.5, and their IoU, equal bit for bit to :func:`pairwise_iou`'s.
@@ -332,21 +501,13 @@ def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage 
             "Recall are undefined", "evaluate against an annotation file with person boxes")
 
     dt_by_id = {dt.image_id: dt for dt in dt_images}
-    # Per image: clipping, sorting and the IoU matrix; then everything else on flat arrays with
-    # global indices (detections in image-then-score order, persons in image-then-file order).
-    per_image = [_image_geometry(gt, dt_by_id.get(gt.image_id)) for gt in gt_images]
-    dets_per_image = np.array([len(g[0]) for g in per_image], dtype=np.int64)
+    # Clipping, sorting and the IoU > 0.5 pairs of all images in padded batches; then everything
+    # else on flat arrays with global indices (detections in image-then-score order, persons in
+    # image-then-file order).
+    (scores, dets_per_image, pair_det, pair_person, pair_iou, det_in_ignore,
+     person_in_ignore) = _dataset_geometry(gt_images, dt_by_id)
     persons_per_image = np.array([len(gt.persons) for gt in gt_images], dtype=np.int64)
-    det_offset = np.r_[0, np.cumsum(dets_per_image)[:-1]]
-    person_offset = np.r_[0, np.cumsum(persons_per_image)[:-1]]
-    scores = np.concatenate([g[0] for g in per_image])
-    pairs_per_image = np.array([len(g[1]) for g in per_image], dtype=np.int64)
-    pairs = EligiblePairs(
-        np.concatenate([g[1] for g in per_image]) + np.repeat(det_offset, pairs_per_image),
-        np.concatenate([g[2] for g in per_image]) + np.repeat(person_offset, pairs_per_image),
-        np.concatenate([g[3] for g in per_image]), scores.size, num_persons)
-    det_in_ignore = np.concatenate([g[4] for g in per_image])
-    person_in_ignore = np.concatenate([g[5] for g in per_image])
+    pairs = EligiblePairs(pair_det, pair_person, pair_iou, scores.size, num_persons)
     det_image = np.repeat(np.arange(len(gt_images)), dets_per_image)
     person_image = np.repeat(np.arange(len(gt_images)), persons_per_image)
 
@@ -366,9 +527,9 @@ def evaluate(gt_records: Sequence[GtImage | dict], dt_records: Sequence[DtImage 
     num_images = len(gt_images)
     matcher = MaxWeightMatcher(pairs)
     ji_means = []
-    for threshold in thresholds:
-        kept = scores > threshold
-        matched_det, matched_person = matcher.match(kept)
+    kept_masks = [scores > threshold for threshold in thresholds]
+    for kept, (matched_det, matched_person) in zip(kept_masks, matcher.match_each(kept_masks),
+                                                   strict=True):
         det_free, person_free = kept.copy(), np.ones(num_persons, dtype=bool)
         det_free[matched_det], person_free[matched_person] = False, False
         k = np.bincount(det_image[matched_det], minlength=num_images)

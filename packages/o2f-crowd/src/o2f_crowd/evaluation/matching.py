@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -282,15 +283,19 @@ class _LargeComponents:
         self.blocks = []
         for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
             group = members[start:stop]
+            if group.size == 0:  # no member at all
+                continue
             det_ids, rows = np.unique(pairs.det[group], return_inverse=True)
             person_ids, cols = np.unique(pairs.person[group], return_inverse=True)
             block = np.zeros((det_ids.size, person_ids.size))
             block[rows, cols] = pairs.iou[group]
-            self.blocks.append((det_ids, person_ids, block, {}))
+            self.blocks.append((pairs.component[group[0]], det_ids, person_ids, block, {}))
 
-    def match(self, kept: np.ndarray):
+    def match(self, kept: np.ndarray, changed: np.ndarray | None = None):
         dets, persons = [], []
-        for det_ids, person_ids, block, cache in self.blocks:
+        for component, det_ids, person_ids, block, cache in self.blocks:
+            if changed is not None and not changed[component]:
+                continue
             rows = np.flatnonzero(kept[det_ids])
             key = rows.tobytes()  # within one evaluation the kept rows are a prefix: few keys
             if key not in cache:
@@ -327,27 +332,64 @@ class MaxWeightMatcher:
         self.large = _LargeComponents(
             pairs, np.flatnonzero(~star & (persons_per > MAX_ENUMERATED_PERSONS)))
 
-    def match(self, kept: np.ndarray):
+    def match(self, kept: np.ndarray, changed: np.ndarray | None = None):
         """Match the pairs of the detections with ``kept`` True.
 
         Args:
             kept (np.ndarray): (num_dets,) bool.
+            changed (np.ndarray, optional): (num_components,) bool: match only these
+                components (default: all).
 
         Returns:
             tuple[np.ndarray, np.ndarray]: matched global detection and person indices.
         """
         pairs = self.pairs
         # Stars: the heaviest kept edge (ties: earliest detection, then person).
-        stars = self.stars[kept[pairs.det[self.stars]]]
+        wanted = kept[pairs.det[self.stars]]
+        if changed is not None:
+            wanted &= changed[pairs.component[self.stars]]
+        stars = self.stars[wanted]
         stars = stars[_first_per_group(pairs.component[stars])]
         dets, persons = [pairs.det[stars]], [pairs.person[stars]]
         for size, members in self.enumerated.items():
+            if changed is not None:
+                members = members[changed[pairs.component[members]]]
             if members.size:
                 found = _enumerated_matching(pairs, members, kept, size)
                 dets.append(found[0])
                 persons.append(found[1])
-        found = self.large.match(kept)
+        found = self.large.match(kept, changed)
         return np.concatenate(dets + found[0]), np.concatenate(persons + found[1])
+
+    def match_each(self, kept_masks: Iterable[np.ndarray]):
+        """:meth:`match` for each mask in turn, solving again only the components whose kept
+        detections differ from the previous mask's (a component's matching depends on nothing
+        else); for score thresholds in ascending order that is a fraction of them each time.
+
+        Args:
+            kept_masks (Iterable[np.ndarray]): (num_dets,) bool masks.
+
+        Yields:
+            tuple[np.ndarray, np.ndarray]: matched global detection and person indices (in no
+            particular order).
+        """
+        pairs = self.pairs
+        component_of_det = np.full(pairs.num_dets, -1, dtype=np.int64)
+        component_of_det[pairs.det] = pairs.component
+        matched_det = matched_person = previous = None
+        for kept in kept_masks:
+            if previous is None:
+                matched_det, matched_person = self.match(kept)
+            else:
+                changed = np.zeros(pairs.num_components, dtype=bool)
+                components = component_of_det[kept != previous]
+                changed[components[components >= 0]] = True
+                new_det, new_person = self.match(kept, changed)
+                same = ~changed[component_of_det[matched_det]]
+                matched_det = np.concatenate([matched_det[same], new_det])
+                matched_person = np.concatenate([matched_person[same], new_person])
+            previous = kept
+            yield matched_det, matched_person
 
 
 def max_weight_match_pairs(pairs: EligiblePairs, kept: np.ndarray):

@@ -1,4 +1,4 @@
-"""Reading, validating and writing CrowdHuman ``.odgt`` files (numpy + stdlib only).
+"""Reading, validating and writing CrowdHuman ``.odgt`` files (numpy + stdlib; msgspec if present).
 
 An ``.odgt`` file holds one JSON object per line. Ground-truth lines look like
 ``{"ID", "height", "width", "gtboxes": [{"tag", "fbox": [x, y, w, h], "extra": {"ignore"}}]}``
@@ -24,19 +24,31 @@ Decisions where the community reference is silent (see :mod:`.crowd_eval` for th
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 import json
 import math
+import multiprocessing
+import operator
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+
+try:  # the typed decoder (pinned); without it the plain json path reads everything
+    import msgspec
+except ImportError:  # pragma: no cover
+    msgspec = None
 
 __all__ = [
     "DtImage",
     "GtImage",
     "OdgtFormatError",
     "detection_record",
+    "load_gt_and_dt",
     "load_odgt",
     "parse_dt_record",
     "parse_gt_record",
@@ -446,6 +458,134 @@ def _load_dt_json_list(source: str) -> list[DtImage]:
             for index, record in enumerate(records, start=1)]
 
 
+# Typed path: msgspec decodes each line straight into the few fields read (C structs, no dict per
+# box, the other keys skipped while still checked as JSON), and all boxes of a file become one
+# float64 array in one pass. It only ever *accepts*: on anything unusual (a line msgspec rejects,
+# a value the checks refuse, a JSON shape it does not type) it returns None and the plain json
+# path above reads the whole file again, so every error message is that path's and the numbers
+# are the same (msgspec's decimal -> float64 conversion is correctly rounded like Python's, and
+# an integer token converts to the nearest float64, as numpy's int64 cast and ``float`` do).
+if msgspec is not None:
+    class _Extra(msgspec.Struct, gc=False):
+        ignore: int | float | None = 0  # truthiness decides, as ``extra.get("ignore", 0)``
+
+    class _GtBox(msgspec.Struct, gc=False):
+        tag: str
+        fbox: tuple[float, float, float, float]
+        extra: _Extra | None = None
+
+    class _GtRecord(msgspec.Struct, gc=False):
+        ID: str
+        gtboxes: list[_GtBox]
+        height: int | float | None = None  # kept as written (an int stays an int)
+        width: int | float | None = None
+
+    class _Detection(msgspec.Struct, gc=False):
+        box: tuple[float, float, float, float]
+        score: float
+
+    class _DtRecord(msgspec.Struct, gc=False):
+        ID: str
+        dtboxes: list[_Detection]
+        height: int | float | None = None
+        width: int | float | None = None
+
+    _TYPED_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError, ValueError,
+                     OverflowError, TypeError, OSError)
+    _DECODERS = {"gt": msgspec.json.Decoder(_GtRecord), "dt": msgspec.json.Decoder(_DtRecord),
+                 "dt list": msgspec.json.Decoder(list[_DtRecord])}
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: parsing allocates millions of objects without cycles,
+    and the collector's passes over them cost as much as the parsing (restored afterwards)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _valid_size(value) -> bool:
+    return value is None or (_is_finite_number(value) and value > 0)
+
+
+def _typed_header_ok(record) -> bool:
+    """The record's ID and size pass the plain path's checks (:func:`_image_id`, ...)."""
+    return bool(record.ID) and _valid_size(record.height) and _valid_size(record.width)
+
+
+def _flat_xyxy(boxes: list, count: int) -> np.ndarray | None:
+    """(count, 4) xyxy float64 from ``count`` 4-tuples of floats; None if a box is not finite or
+    has a negative size."""
+    xywh = np.fromiter(itertools.chain.from_iterable(boxes), dtype=np.float64,
+                       count=4 * count).reshape(count, 4)
+    if not (np.isfinite(xywh).all() and (xywh[:, 2:] >= 0).all()):
+        return None
+    xywh[:, 2:] += xywh[:, :2]  # [x, y, w, h] -> [x1, y1, x2, y2], x2 = x + w (no +1)
+    return xywh
+
+
+def _typed_records(source: str, kind: str, list_file: bool):
+    """``[(line or None, record source, decoded record)]`` or None when msgspec refuses."""
+    if list_file:
+        with open(source, "rb") as handle:
+            data = handle.read()
+        records = _DECODERS["dt list"].decode(data)
+        return [(None, f"{source} record {index}", record)
+                for index, record in enumerate(records, start=1)]
+    decode = _DECODERS[kind].decode
+    return [(number, source, decode(line)) for number, line in _read_lines(source)]
+
+
+def _load_typed(source: str, kind: str, list_file: bool = False):
+    """The images of a well-formed file read by msgspec; None for anything else (see above)."""
+    if msgspec is None:
+        return None
+    try:
+        with _gc_paused():
+            return _images_from_typed(_typed_records(source, kind, list_file), kind)
+    except _TYPED_ERRORS:
+        return None
+
+
+def _images_from_typed(records: list, kind: str):
+    if not all(_typed_header_ok(record) for _, _, record in records):
+        return None
+    if kind == "gt":
+        boxes = [box for _, _, record in records for box in record.gtboxes]
+        xyxy = _flat_xyxy([box.fbox for box in boxes], len(boxes))
+        if xyxy is None:
+            return None
+        is_person = np.fromiter(
+            (box.tag == "person" and not (box.extra is not None and box.extra.ignore)
+             for box in boxes), dtype=bool, count=len(boxes))
+        images, start = [], 0
+        for line, source, record in records:
+            stop = start + len(record.gtboxes)
+            image_boxes, person = xyxy[start:stop], is_person[start:stop]
+            images.append(GtImage(record.ID, record.height, record.width, image_boxes[person],
+                                  image_boxes[~person], line, source))
+            start = stop
+        return images
+    detections = [det for _, _, record in records for det in record.dtboxes]
+    xyxy = _flat_xyxy(list(map(operator.attrgetter("box"), detections)), len(detections))
+    scores = np.fromiter(map(operator.attrgetter("score"), detections), dtype=np.float64,
+                         count=len(detections))
+    if xyxy is None or not np.isfinite(scores).all():
+        return None
+    images, start = [], 0
+    for line, source, record in records:
+        stop = start + len(record.dtboxes)
+        images.append(DtImage(record.ID, record.height, record.width, xyxy[start:stop],
+                              scores[start:stop], line, source))
+        start = stop
+    return images
+
+
 def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImage]:
     """Read and validate a whole ``.odgt`` file.
 
@@ -464,19 +604,62 @@ def load_odgt(path: str | os.PathLike, kind: str) -> list[GtImage] | list[DtImag
     if kind not in ("gt", "dt"):
         raise ValueError(f"kind must be 'gt' or 'dt', got {kind!r}")
     source = os.fspath(path)
-    if kind == "gt":
-        images = [parse_gt_record(_json_line(source, number, line), source, number)
-                  for number, line in _read_lines(source)]
-    elif _is_json_list(source):
-        images = _load_dt_json_list(source)
-    else:
-        images = [_parse_dt_line(source, number, line) for number, line in _read_lines(source)]
+    list_file = kind == "dt" and _is_json_list(source)
+    images = _load_typed(source, kind, list_file)
+    if images is None:  # the plain json path: any file msgspec's path does not take, and errors
+        with _gc_paused():
+            if kind == "gt":
+                images = [parse_gt_record(_json_line(source, number, line), source, number)
+                          for number, line in _read_lines(source)]
+            elif list_file:
+                images = _load_dt_json_list(source)
+            else:
+                images = [_parse_dt_line(source, number, line)
+                          for number, line in _read_lines(source)]
     check_unique_ids(images)
     if kind == "gt" and not images:
         raise OdgtFormatError(source, 1, "the ground-truth file has no records",
                               "pass the annotation .odgt file (one image per line)")
     return images
 
+
+
+def _load_in_worker(path: str, kind: str):
+    """:func:`load_odgt` in a worker process (looked up when called, so tests can wrap it)."""
+    return load_odgt(path, kind)
+
+
+def load_gt_and_dt(gt_path: str | os.PathLike, dt_path: str | os.PathLike,
+                   workers: int = 1) -> tuple[list[GtImage], list[DtImage]]:
+    """Read the gt and the detection file (:func:`load_odgt`), in parallel with ``workers=2``.
+
+    With two workers the detection file is parsed in a forked child process while this process
+    parses the gt; the images are the same as with one (each file is parsed by the same code), and
+    a gt error is reported before a detection error, as in sequence. Peak memory: both files'
+    parsed forms at once, plus the detections' copy on their way back from the child.
+
+    Args:
+        gt_path (str | os.PathLike): Ground-truth ``.odgt``.
+        dt_path (str | os.PathLike): Detections (``.odgt`` or mmdet's JSON list).
+        workers (int): 1 (in this process, one file after the other) or 2. Where ``fork`` is
+            not available (Windows, macOS' default), 2 runs as 1.
+
+    Returns:
+        tuple[list[GtImage], list[DtImage]]: As :func:`load_odgt` gives them.
+
+    Raises:
+        OdgtFormatError: As :func:`load_odgt`.
+        ValueError: ``workers`` is not 1 or 2.
+    """
+    if workers not in (1, 2):
+        raise ValueError(f"workers must be 1 or 2, got {workers!r}")
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return load_odgt(gt_path, "gt"), load_odgt(dt_path, "dt")
+    # fork: the child needs no imports nor pickled arguments beyond two paths, and starts in ms.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        dt_future = pool.submit(_load_in_worker, os.fspath(dt_path), "dt")
+        gt_images = load_odgt(gt_path, "gt")  # raises first, as in sequence
+        return gt_images, dt_future.result()
 
 def check_unique_ids(images: Sequence[GtImage] | Sequence[DtImage]) -> None:
     """Raise :class:`OdgtFormatError` at the second record of any repeated ``ID``."""
