@@ -308,6 +308,10 @@ SHARED = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluato
     ('crowd/fcos_r50_crowdhuman.py', 'crowd/o2f_r50_crowdhuman.py'),
     ('det/fcos_demo_cpu.py', 'det/o2f_demo_cpu.py'),
     ('det/poto_demo_cpu.py', 'det/o2f_demo_cpu.py'),
+    ('det/poto_3dmf_r50_1x.py', 'det/o2f_r50_1x.py'),
+    ('det/poto_3dmf_aux_r50_3x.py', 'det/o2f_r50_3x.py'),
+    ('det/poto_3dmf_demo_cpu.py', 'det/o2f_demo_cpu.py'),
+    ('det/poto_3dmf_aux_demo_cpu.py', 'det/o2f_demo_cpu.py'),
 ])
 def test_baselines_share_everything_but_the_head(baseline, o2f):
     base_cfg = Config.fromfile(str(CONFIGS / baseline))
@@ -419,7 +423,9 @@ def test_every_config_path_and_task_is_kept():
         **{f'det/{name}.py': 'det' for name in (
             'fcos_demo_cpu', 'fcos_r50_1x', 'o2f_demo_cpu', 'o2f_r101_1x', 'o2f_r101_3x',
             'o2f_r50_1x', 'o2f_r50_3x', 'o2f_swin_t_1x', 'o2f_swin_t_3x', 'poto_demo_cpu',
-            'poto_r50_1x')}}
+            'poto_r50_1x', 'poto_3dmf_r50_1x', 'poto_3dmf_r50_3x', 'poto_3dmf_aux_r50_1x',
+            'poto_3dmf_aux_r50_3x', 'fcos_hybrid_epoch_r50_1x', 'fcos_hybrid_epoch_r50_3x',
+            'poto_3dmf_demo_cpu', 'poto_3dmf_aux_demo_cpu', 'fcos_hybrid_epoch_demo_cpu')}}
     # The former single base still loads as the R50 1x recipe.
     alias = Config.fromfile(str(CONFIGS / '_base_' / 'o2f_fcos_r50_fpn.py'))
     r50 = Config.fromfile(str(CONFIGS / 'det' / 'o2f_r50_1x.py'))

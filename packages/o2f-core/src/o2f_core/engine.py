@@ -2,11 +2,11 @@
 strict checkpoint loading.
 
 Importing this module (the det/seg/crowd packages do it on import) registers
-``O2FTemperatureHook`` and ``O2FFiniteLossHook`` in mmengine's HOOKS registry (reachable from the
-``mmdet`` scope) and changes nothing else. :func:`install_checkpoint_support`, called explicitly by
-the runners and loaders (train, test, eval_crowd, visualize, demo, export), makes mmengine 0.10.7
-able to load its own checkpoints on torch >= 2.6 without turning off torch's ``weights_only``
-safety check:
+``O2FTemperatureHook``, ``O2FTrainEpochHook`` and ``O2FFiniteLossHook`` in mmengine's HOOKS
+registry (reachable from the ``mmdet`` scope) and changes nothing else.
+:func:`install_checkpoint_support`, called explicitly by the runners and loaders (train, test,
+eval_crowd, visualize, demo, export), makes mmengine 0.10.7 able to load its own checkpoints on
+torch >= 2.6 without turning off torch's ``weights_only`` safety check:
 
 * torch >= 2.6 loads with ``weights_only=True``. mmengine checkpoints hold numpy arrays/scalars and
   ``HistoryBuffer`` objects of the MessageHub. We allow-list exactly those types while loading.
@@ -135,6 +135,37 @@ class O2FTemperatureHook(Hook):
             self._apply(runner)
         else:  # keep the logged value visible on every logging interval
             runner.message_hub.update_scalar("train/o2f_temperature", self.temperature(runner))
+
+
+def set_model_train_epoch(model: torch.nn.Module, epoch: int) -> int:
+    """Call ``set_train_epoch(epoch)`` on every submodule that defines it; returns how many."""
+    if is_model_wrapper(model):
+        model = model.module
+    count = 0
+    for module in model.modules():
+        setter = getattr(module, "set_train_epoch", None)
+        if callable(setter):
+            setter(epoch)
+            count += 1
+    return count
+
+
+@HOOKS.register_module()
+class O2FTrainEpochHook(Hook):
+    """Tells the model's heads the current training epoch (0-based) before every epoch.
+
+    Stateless like :class:`O2FTemperatureHook` (a resumed run gets the right epoch). The head
+    decides what the epoch means: the Hybrid-Epoch head (``O2FHybridEpochHead``) trains one-to-many
+    before ``model.train_cfg.switch_epoch`` and one-to-one from it on.
+    """
+
+    priority = "NORMAL"
+
+    def before_train_epoch(self, runner) -> None:
+        if set_model_train_epoch(runner.model, runner.epoch) == 0:
+            raise RuntimeError("O2FTrainEpochHook: the model has no module with "
+                               "set_train_epoch(); remove the hook or use a head that has one "
+                               "(e.g. O2FHybridEpochHead)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,6 +47,9 @@ SEG_COLUMNS = (('coco/segm_mAP', 'mask AP w/o NMS'), ('nms/coco/segm_mAP', 'mask
 DET_O2F = 'configs/det/o2f_demo_cpu.py'
 DET_POTO = 'configs/det/poto_demo_cpu.py'
 DET_FCOS = 'configs/det/fcos_demo_cpu.py'
+DET_POTO_3DMF = 'configs/det/poto_3dmf_demo_cpu.py'
+DET_POTO_3DMF_AUX = 'configs/det/poto_3dmf_aux_demo_cpu.py'
+DET_HYBRID_EPOCH = 'configs/det/fcos_hybrid_epoch_demo_cpu.py'
 SEG_O2F = 'configs/seg/condinst_o2f_demo_cpu.py'
 SEG_CONDINST = 'configs/seg/condinst_demo_cpu.py'
 
@@ -92,9 +95,10 @@ def table_rows(table: str) -> list[Row]:
         return [
             Row('FCOS', DET_FCOS, {}, 'configs/det/fcos_r50_1x.py'),
             Row('POTO', DET_POTO, {}, 'configs/det/poto_r50_1x.py'),
-            _pending('POTO + 3DMF', 'configs/det/poto_3dmf_r50_1x.py'),
-            _pending('POTO + 3DMF + Aux', 'configs/det/poto_3dmf_aux_r50_1x.py'),
-            _pending('Hybrid-Epoch', 'configs/det/fcos_hybrid_epoch_r50_1x.py'),
+            Row('POTO + 3DMF', DET_POTO_3DMF, {}, 'configs/det/poto_3dmf_r50_1x.py'),
+            Row('POTO + 3DMF + Aux', DET_POTO_3DMF_AUX, {},
+                'configs/det/poto_3dmf_aux_r50_1x.py'),
+            Row('Hybrid-Epoch', DET_HYBRID_EPOCH, {}, 'configs/det/fcos_hybrid_epoch_r50_1x.py'),
             *[_o2f(f'o2f, {n} conv', **{'model.bbox_head.centerness_branch.num_convs': n})
               for n in (1, 2)],
             Row('o2f, 3 conv', DET_O2F, {'model.bbox_head.centerness_branch.num_convs': 3},
@@ -172,6 +176,11 @@ def build_config(row: Row, data_root: str, scale: Scale, seed: int, work_dir: st
     cfg.val_evaluator = [coco, dict(type='O2FDuplicateRateMetric')]
     cfg.test_evaluator = cfg.val_evaluator
     cfg.val_cfg = dict(type='O2FDualNMSValLoop')
+    switch = cfg.model.get('train_cfg', {}).get('switch_epoch')
+    if switch is not None:  # Hybrid-Epoch: the switch keeps its place in the shorter schedule
+        fraction = switch / cfg.train_cfg.max_epochs
+        cfg.model.train_cfg.switch_epoch = min(max(1, round(fraction * scale.epochs)),
+                                               max(1, scale.epochs - 1))
     cfg.train_cfg.max_epochs, cfg.train_cfg.val_interval = scale.epochs, 1
     # the schedule's step and warm-up follow the shorter run
     for scheduler in cfg.get('param_scheduler', []):

@@ -22,10 +22,24 @@ from o2f_core import O2FAssignResult
 from o2f_core import POTOAssigner as CorePOTOAssigner
 from o2f_core.assigner import aligned_iou
 
-__all__ = ['O2FTaskAssigner', 'POTOTaskAssigner', 'o2f_result_from_assign_result']
+__all__ = ['O2FTaskAssigner', 'POTOTaskAssigner', 'o2f_result_from_assign_result',
+           'points_and_strides']
 
 # Extra properties of the AssignResult, each (num_points,): the core result's fields.
 EXTRA_FIELDS = ('soft_targets', 'weights', 'certain')
+
+
+def points_and_strides(pred_instances: InstanceData, owner: str) -> tuple[Tensor, Tensor]:
+    """Points (N, 2) and strides (N,) from ``priors`` (N, 4) (x, y, stride_w, stride_h), as
+    mmdet's ``grid_priors(..., with_stride=True)`` gives them, or ``priors`` (N, 2) + ``strides``.
+    """
+    priors = pred_instances.priors
+    if priors.size(-1) == 4:
+        return priors[:, :2], priors[:, 2]
+    if 'strides' in pred_instances:
+        return priors, pred_instances.strides
+    raise ValueError(f'{owner}: pred_instances needs priors (N, 4) with strides or priors '
+                     f'(N, 2) plus strides (N,)')
 
 
 class _CoreAssignerAdapter(BaseAssigner):
@@ -72,14 +86,7 @@ class _CoreAssignerAdapter(BaseAssigner):
             of each labelled point with its object, 0 elsewhere; extra properties
             ``soft_targets``, ``weights`` (float) and ``certain`` (bool), each (N,).
         """
-        priors = pred_instances.priors
-        if priors.size(-1) == 4:
-            points, strides = priors[:, :2], priors[:, 2]
-        elif 'strides' in pred_instances:
-            points, strides = priors, pred_instances.strides
-        else:
-            raise ValueError(f'{type(self).__name__}: pred_instances needs priors (N, 4) with '
-                             f'strides or priors (N, 2) plus strides (N,)')
+        points, strides = points_and_strides(pred_instances, type(self).__name__)
         gt_boxes = get_box_tensor(gt_instances.bboxes)
         ignore_boxes = None
         if gt_instances_ignore is not None and 'bboxes' in gt_instances_ignore:

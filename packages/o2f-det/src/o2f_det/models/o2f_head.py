@@ -14,7 +14,7 @@ import copy
 import math
 
 import torch
-from mmdet.models.dense_heads import FCOSHead
+from mmdet.models.dense_heads import AnchorFreeHead, FCOSHead
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
@@ -96,6 +96,9 @@ class O2FHeadMixin:
             ``num_convs`` and ``channels`` (they override it).
     """
 
+    # train_cfg keys this head reads (a subclass that reads more extends the tuple)
+    o2f_train_cfg_keys: tuple[str, ...] = TRAIN_CFG_KEYS
+
     def __init__(self, *args, centerness_branch: dict | None = None,
                  num_ctr_convs: int | None = None, ctr_conv_channels: int | None = None,
                  **kwargs) -> None:
@@ -134,10 +137,10 @@ class O2FHeadMixin:
         for key, place in MOVED_TRAIN_CFG_KEYS.items():
             if key in train_cfg:
                 raise ValueError(f'{name}: train_cfg.{key} has moved to {place}')
-        unknown = sorted(set(train_cfg) - set(TRAIN_CFG_KEYS))
+        unknown = sorted(set(train_cfg) - set(self.o2f_train_cfg_keys))
         if unknown:
             raise ValueError(f'{name}: unknown train_cfg keys {unknown}; '
-                             f'allowed: {list(TRAIN_CFG_KEYS)}')
+                             f'allowed: {list(self.o2f_train_cfg_keys)}')
         self.assigner = self.build_assigner(dict(train_cfg.get('assigner') or {}))
         # The authors' head never reads ignore regions (COCO iscrowd, CrowdHuman ignore tags):
         # their points train as negatives. True keeps unlabelled points inside them out of the
@@ -190,6 +193,10 @@ class O2FHeadMixin:
         ``context`` holds the extra keyword arguments given to :meth:`o2f_loss_by_feat`.
         """
         return None
+
+    def o2f_active_assigner(self):
+        """The assigner of this training step (override me: Hybrid-Epoch switches it)."""
+        return self.assigner
 
     def o2f_after_assign(self, cls_scores: list[Tensor], centernesses: list[Tensor],
                          points: Tensor, strides: Tensor,
@@ -257,6 +264,7 @@ class O2FHeadMixin:
         """
         # mmdet's point-prior layout (x, y, stride_w, stride_h), as mmdet's own assigners take it.
         priors = torch.cat([points, strides[:, None], strides[:, None]], dim=1)      # (N, 4)
+        assigner = self.o2f_active_assigner()
         results = []
         for img_idx, gt_instances in enumerate(batch_gt_instances):
             ignored = None
@@ -276,7 +284,7 @@ class O2FHeadMixin:
                 gts.quality = quality
             preds = InstanceData(priors=priors, scores=scores[img_idx].detach(),
                                  bboxes=pred_boxes[img_idx].detach())
-            assign_result = self.assigner.assign(preds, gts, ignored,
+            assign_result = assigner.assign(preds, gts, ignored,
                                                  temperature=self.temperature)
             results.append(o2f_result_from_assign_result(assign_result))
         return results
@@ -370,7 +378,39 @@ class O2FHead(O2FHeadMixin, NMSSwitchMixin, FCOSHead):
 
     Example test_cfg: ``dict(nms_pre=1000, score_thr=0.05, max_per_img=100, with_nms=False,
     nms=dict(type='nms', iou_threshold=0.6))``.
+
+    A centerness branch with ``cross_level = True`` (e.g. DeFCN's 3D max filter,
+    :class:`O2FMaxFilter3D`) maps the towers' features of all levels at once; :meth:`forward`
+    then runs it after the per-level towers.
     """
+
+    def forward(self, x: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+        """FCOSHead's forward; with a cross-level branch, its logits from all levels together.
+
+        Args:
+            x (tuple[Tensor]): FPN features, each (B, in_channels, H_i, W_i).
+
+        Returns:
+            tuple: ``cls_scores`` each (B, C, H_i, W_i), ``bbox_preds`` each (B, 4, H_i, W_i),
+            ``centernesses`` each (B, 1, H_i, W_i) logits.
+        """
+        if not getattr(self.conv_centerness, 'cross_level', False):
+            return super().forward(x)
+        cls_scores, bbox_preds, branch_feats = [], [], []
+        for feat, scale, stride in zip(x, self.scales, self.strides, strict=True):
+            # the towers of AnchorFreeHead; box scaling as FCOSHead.forward_single
+            cls_score, bbox_pred, cls_feat, reg_feat = AnchorFreeHead.forward_single(self, feat)
+            bbox_pred = scale(bbox_pred).float()
+            if self.norm_on_bbox:
+                bbox_pred = bbox_pred.clamp(min=0)
+                if not self.training:
+                    bbox_pred = bbox_pred * stride
+            else:
+                bbox_pred = bbox_pred.exp()
+            cls_scores.append(cls_score)
+            bbox_preds.append(bbox_pred)
+            branch_feats.append(reg_feat if self.centerness_on_reg else cls_feat)
+        return cls_scores, bbox_preds, self.conv_centerness(branch_feats)
 
     def _predict_by_feat_single(self, cls_score_list: list[Tensor], bbox_pred_list: list[Tensor],
                                 score_factor_list: list[Tensor], mlvl_priors: list[Tensor],

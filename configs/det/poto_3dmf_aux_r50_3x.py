@@ -1,0 +1,9 @@
+# POTO + 3DMF + Aux, R50 + FPN, COCO 3x with multi-scale training (shorter side 640-800), as
+# o2f_r50_3x.py; aux assigner switch as poto_3dmf_aux_r50_1x.py.
+_base_ = [
+    '../_base_/models/poto_3dmf_aux_r50_fpn.py',
+    '../_base_/datasets/coco_detection_ms.py',
+    '../_base_/schedules/schedule_3x.py',
+    '../_base_/default_runtime.py',
+]
+o2f_task = 'det'
