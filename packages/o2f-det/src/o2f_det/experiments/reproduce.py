@@ -74,11 +74,6 @@ def _o2f(name: str, **overrides) -> Row:
     return Row(name, DET_O2F, overrides, 'configs/det/o2f_r50_1x.py')
 
 
-def _pending(name: str, config: str) -> Row:
-    return Row(name, DET_POTO, {}, config, missing=f'needs {config} (issue 12, part 1: not '
-               'implemented yet)')
-
-
 def table_rows(table: str) -> list[Row]:
     """The rows of one table (names as in the paper; knobs by config key)."""
     if table == 'table2':  # K: ambiguous anchors per object (besides the certain one)
