@@ -397,11 +397,21 @@ def draw_dilemma(summary: dict, path: str, seeds: int) -> None:
     plt.close(figure)
 
 
-def draw_scene(pictures: dict, data_dir: str, path: str, score_thr: float = 0.3) -> str:
-    """One crowded validation scene: GT, FCOS at the low and high NMS threshold, o2f (and POTO)
-    without NMS; boxes scoring >= ``score_thr``; titles count hits / duplicates (IoU 0.5)."""
+def draw_scene(pictures: dict, data_dir: str, path: str) -> str:
+    """One crowded validation scene: GT, FCOS at the low and high NMS threshold, o2f and POTO
+    without NMS.
+
+    Each detector shows its N best boxes, N = the scene's number of persons (threshold-free, as
+    :func:`o2f_det.visualization.draw_detection_comparison`: FCOS's scores include centerness and
+    sit lower than o2f's, so one score threshold would not compare like with like). Titles count
+    the boxes that hit a new person (IoU >= 0.5) and the duplicates.
+
+    Returns:
+        str: the drawn image's ID.
+    """
     from PIL import Image
 
+    from o2f_core.duplicate_rate import pairwise_iou
     from o2f_core.io import atomic_output
     from o2f_det.visualization import _draw_boxes, count_hits_and_duplicates
 
@@ -409,11 +419,8 @@ def draw_scene(pictures: dict, data_dir: str, path: str, score_thr: float = 0.3)
     images = pictures['o2f w/o NMS']
 
     def crowdedness(pred):  # pairs of persons at IoU > 0.5, then the person count
-        from o2f_core.duplicate_rate import pairwise_iou
-
         gt = gt_persons[pred['img_id']]
-        iou = pairwise_iou(gt, gt)
-        return int((np.triu(iou, 1) > 0.5).sum()), len(gt)
+        return int((np.triu(pairwise_iou(gt, gt), 1) > 0.5).sum()), len(gt)
 
     index = max(range(len(images)), key=lambda i: crowdedness(images[i]))
     image = Image.open(images[index]['img_path']).convert('RGB')
@@ -424,8 +431,7 @@ def draw_scene(pictures: dict, data_dir: str, path: str, score_thr: float = 0.3)
                        (f'FCOS NMS@{high}', f'FCOS NMS {high}'),
                        ('o2f w/o NMS', 'o2f no NMS'), ('POTO w/o NMS', 'POTO no NMS')):
         pred = pictures[row][index]
-        keep = pred['scores'] >= score_thr
-        boxes = pred['bboxes'][keep]
+        boxes = pred['bboxes'][np.argsort(-pred['scores'], kind='stable')[:len(gt)]]
         hits, duplicates = count_hits_and_duplicates(boxes, gt)
         tiles.append(_draw_boxes(image, boxes, [0] * len(boxes),
                                  f'{short}: {hits} hit, {duplicates} dup'))
