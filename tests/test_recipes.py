@@ -312,6 +312,8 @@ SHARED = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluato
     ('det/poto_3dmf_aux_r50_3x.py', 'det/o2f_r50_3x.py'),
     ('det/poto_3dmf_demo_cpu.py', 'det/o2f_demo_cpu.py'),
     ('det/poto_3dmf_aux_demo_cpu.py', 'det/o2f_demo_cpu.py'),
+    ('crowd/fcos_crowd_demo_cpu.py', 'crowd/o2f_crowd_demo_cpu.py'),
+    ('crowd/poto_crowd_demo_cpu.py', 'crowd/o2f_crowd_demo_cpu.py'),
 ])
 def test_baselines_share_everything_but_the_head(baseline, o2f):
     base_cfg = Config.fromfile(str(CONFIGS / baseline))
@@ -420,6 +422,7 @@ def test_every_config_path_and_task_is_kept():
     tasks = {p.relative_to(CONFIGS).as_posix(): Config.fromfile(str(p)).o2f_task for p in LEAVES}
     assert tasks == {
         'crowd/fcos_r50_crowdhuman.py': 'crowd', 'crowd/o2f_r50_crowdhuman.py': 'crowd',
+        **{f'crowd/{name}_crowd_demo_cpu.py': 'crowd' for name in ('fcos', 'o2f', 'poto')},
         **{f'det/{name}.py': 'det' for name in (
             'fcos_demo_cpu', 'fcos_r50_1x', 'o2f_demo_cpu', 'o2f_r101_1x', 'o2f_r101_3x',
             'o2f_r50_1x', 'o2f_r50_3x', 'o2f_swin_t_1x', 'o2f_swin_t_3x', 'poto_demo_cpu',

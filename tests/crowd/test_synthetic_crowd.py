@@ -70,3 +70,32 @@ def test_scene_knobs():
     # Everything partly hidden becomes ignored at ignore_visible=1.
     assert sum(count(g, "person", 1) for g in scenes(ignore_visible=1.0)) == sum(
         b["extra"]["occ"] for g in scenes() for b in g if b["tag"] == "person")
+
+
+def _person(x, w=10.0, ignore=0):
+    return {"tag": "person", "fbox": [x, 0.0, w, 10.0], "vbox": [x, 0.0, w, 10.0],
+            "extra": {"ignore": ignore, "occ": 0}}
+
+
+def test_max_neighbour_iou_histogram_by_hand(tmp_path, capsys):
+    from o2f_crowd.synthetic_crowd import main
+
+    # A, B: shifted by 5 -> IoU 5/15; C, D: shifted by 2.5 -> IoU 7.5/12.5 = 0.6; E alone;
+    # the ignored F (IoU 0.85 with E: shift 10 * 0.15 / 1.85) is not a person of its own.
+    records = [{"ID": "a", "gtboxes": [_person(0), _person(5), _person(100), _person(102.5)]},
+               {"ID": "b", "gtboxes": [_person(50), _person(50 + 1.5 / 1.85, ignore=1)]}]
+    stats = overlap_statistics(records)
+    assert stats["num_persons"] == 5 and stats["num_ignored_persons"] == 1
+    assert stats["max_iou_histogram"] == {
+        "[0.0, 0.3)": 0, "[0.3, 0.5)": 2, "[0.5, 0.6)": 0, "[0.6, 0.7)": 2, "[0.7, 0.8)": 0,
+        "[0.8, 0.9)": 1, "[0.9, 1.0]": 0}  # E's best: the ignored F
+    assert stats["share_with_iou_above_0.5"] == pytest.approx(3 / 5)
+    # The CLI prints the same statistics; a file that is not odgt is one line, exit 2.
+    path = tmp_path / "gt.odgt"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main([str(path)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"file": str(path), **stats}
+    (tmp_path / "bad.odgt").write_text("[1, 2]\n")
+    for bad in ("bad.odgt", "missing.odgt"):
+        assert main([str(tmp_path / bad)]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -20,6 +20,11 @@ Output of :func:`write_crowd_dataset` (relative to ``out_dir``)::
     meta.json                            parameters and :func:`overlap_statistics`, written last
 
 Determinism: image ``i`` of a split draws from ``numpy.random.default_rng([seed, split, i])``.
+
+Statistics of any odgt gt file (e.g. the distribution of each person's highest IoU with another
+person)::
+
+    python -m o2f_crowd.synthetic_crowd work_dirs/demo_crowd/data/annotations/crowd_val.odgt
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from o2f_core.cli import OneLineArgumentParser, exit_on_cli_error
+
 __all__ = ["crowd_scene", "overlap_statistics", "write_crowd_dataset"]
+
+# Bins of the max-neighbour-IoU histogram: [0, 0.3), [0.3, 0.5), ..., [0.9, 1.0].
+MAX_IOU_BINS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 OWNER = "o2f_crowd.synthetic_crowd"
 LAYOUT = ("Images", "annotations", "meta.json")
@@ -137,7 +147,9 @@ def overlap_statistics(records: list[dict], neighbour_ious: list[float] | None =
         dict: ``num_images``, ``num_persons`` (not ignored), ``num_ignored_persons``,
         ``num_mask_regions``, ``persons_per_image``, ``share_with_iou_above_0.5`` (persons whose
         full box has IoU > 0.5 with another person of the image), ``max_iou_quantiles``
-        (25/50/75 % of each person's highest IoU with another), ``vbox_over_fbox_area`` (mean),
+        (25/50/75 % of each person's highest IoU with another), ``max_iou_histogram`` (counts of
+        that highest IoU in the bins of ``MAX_IOU_BINS``: ``{"[0.5, 0.6)": n, ...}``, the last
+        bin closed), ``vbox_over_fbox_area`` (mean),
         ``share_occluded`` (``extra.occ``) and, if given, ``neighbour_iou_min``/``_max``.
     """
     best, vratio, occluded = [], [], 0
@@ -162,6 +174,10 @@ def overlap_statistics(records: list[dict], neighbour_ious: list[float] | None =
         "share_with_iou_above_0.5": float((best > 0.5).mean()) if best.size else 0.0,
         "max_iou_quantiles": np.quantile(best, [0.25, 0.5, 0.75]).round(3).tolist()
         if best.size else [],
+        "max_iou_histogram": {
+            f"[{low}, {high}{']' if high == MAX_IOU_BINS[-1] else ')'}": int(count)
+            for low, high, count in zip(MAX_IOU_BINS[:-1], MAX_IOU_BINS[1:],
+                                        np.histogram(best, MAX_IOU_BINS)[0], strict=True)},
         "vbox_over_fbox_area": float(np.mean(vratio)) if vratio else 0.0,
         "share_occluded": occluded / max(persons, 1),
     }
@@ -216,3 +232,30 @@ def write_crowd_dataset(out_dir: str | Path, num_train: int = 16, num_val: int =
     root = Path(staged.target)
     return {"root": str(root), "crowd_train": str(root / "annotations" / "crowd_train.odgt"),
             "crowd_val": str(root / "annotations" / "crowd_val.odgt"), "stats": stats}
+
+
+@exit_on_cli_error
+def main(argv: list[str] | None = None) -> int:
+    """Print :func:`overlap_statistics` of odgt gt files (JSON, one object per file)."""
+    import sys
+
+    parser = OneLineArgumentParser(prog="python -m o2f_crowd.synthetic_crowd",
+                                   description="Crowd statistics of CrowdHuman gt .odgt files.")
+    parser.add_argument("odgt", nargs="+", help="gt .odgt file(s)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for path in args.odgt:
+        try:
+            records = [json.loads(line) for line in Path(path).read_text().splitlines()
+                       if line.strip()]
+            stats = overlap_statistics(records)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            print(f"python -m o2f_crowd.synthetic_crowd: error: {path}: cannot read it as a gt "
+                  f".odgt ({type(error).__name__}: {error}); pass a CrowdHuman annotation file",
+                  file=sys.stderr)
+            return 2
+        print(json.dumps({"file": path, **stats}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

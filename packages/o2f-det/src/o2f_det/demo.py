@@ -244,30 +244,49 @@ def detector_configs(args) -> dict:
 def train_all(data_dir: str, args) -> dict:
     """Train every demo detector, in parallel processes when ``args.jobs > 1``.
 
+    Returns:
+        dict: name -> (final checkpoint path, training seconds).
+    """
+    trainings = [(name, osp.join(args.work_dir, name.lower()), train_one,
+                  (name, config, data_dir, osp.join(args.work_dir, name.lower()), args))
+                 for name, config in detector_configs(args).items()]
+    return run_trainings(trainings, args.jobs,
+                         {name: config for name, config in detector_configs(args).items()})
+
+
+def run_trainings(trainings: list, jobs: int, configs: dict | None = None) -> dict:
+    """Run training functions in spawned processes, ``jobs`` at a time.
+
     Small convolutions use two cores poorly within one process, so on a 2-core machine two
     single-threaded trainings side by side finish sooner than two two-threaded ones in a row.
+
+    Args:
+        trainings (list): ``(name, work_dir, target, args)``; ``target(*args, threads)`` trains
+            and leaves mmengine's ``work_dir/last_checkpoint``.
+        jobs (int): Trainings at a time.
+        configs (dict, optional): name -> config path, for the progress line.
 
     Returns:
         dict: name -> (final checkpoint path, training seconds).
     """
     import multiprocessing
 
-    configs = detector_configs(args)
-    jobs = max(1, min(args.jobs, len(configs)))
+    jobs = max(1, min(jobs, len(trainings)))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context('spawn')  # a clean torch in every child
-    pending = list(configs.items())
+    pending = list(trainings)
     running: dict[str, tuple] = {}
     done = {}
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                name, config = pending.pop(0)
-                work_dir = osp.join(args.work_dir, name.lower())
-                log(f'[{name:>4}] training {osp.relpath(config, REPO_ROOT)} '
+                name, work_dir, target, target_args = pending.pop(0)
+                config = (configs or {}).get(name)
+                what = f'{osp.relpath(config, REPO_ROOT)} ' if config else ''
+                log(f'[{name:>4}] training {what}'
                     f'({threads} thread{"s" if threads > 1 else ""}) ...')
-                process = context.Process(target=train_one, name=f'train-{name}',
-                                          args=(name, config, data_dir, work_dir, args, threads))
+                process = context.Process(target=target, name=f'train-{name}',
+                                          args=(*target_args, threads))
                 process.start()
                 running[name] = (process, work_dir, time.time())
             for name, (process, work_dir, start) in list(running.items()):
