@@ -56,21 +56,27 @@ __all__ = ["O2FTemperatureHook", "O2FFiniteLossHook", "NonFiniteLossError",
 TRUST_ENV = "O2F_TRUST_CHECKPOINTS"
 
 
+def _call_on_submodules(model: torch.nn.Module, method: str, value) -> int:
+    """Call ``method(value)`` on every submodule of ``model`` (unwrapped from DDP) that defines
+    it; returns how many did."""
+    if is_model_wrapper(model):
+        model = model.module
+    count = 0
+    for module in model.modules():
+        setter = getattr(module, method, None)
+        if callable(setter):
+            setter(value)
+            count += 1
+    return count
+
+
 def set_model_temperature(model: torch.nn.Module, temperature: float) -> int:
     """Call ``set_temperature(temperature)`` on every submodule that defines it.
 
     Returns:
         int: how many modules took the value (0 means the model has no o2f head).
     """
-    if is_model_wrapper(model):
-        model = model.module
-    count = 0
-    for module in model.modules():
-        setter = getattr(module, "set_temperature", None)
-        if callable(setter):
-            setter(temperature)
-            count += 1
-    return count
+    return _call_on_submodules(model, "set_temperature", temperature)
 
 
 @HOOKS.register_module()
@@ -139,15 +145,7 @@ class O2FTemperatureHook(Hook):
 
 def set_model_train_epoch(model: torch.nn.Module, epoch: int) -> int:
     """Call ``set_train_epoch(epoch)`` on every submodule that defines it; returns how many."""
-    if is_model_wrapper(model):
-        model = model.module
-    count = 0
-    for module in model.modules():
-        setter = getattr(module, "set_train_epoch", None)
-        if callable(setter):
-            setter(epoch)
-            count += 1
-    return count
+    return _call_on_submodules(model, "set_train_epoch", epoch)
 
 
 @HOOKS.register_module()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import os.path as osp
 import sys
@@ -133,32 +132,15 @@ def build_runner(name: str, config: str, data_dir: str, work_dir: str, args, see
     from mmengine.runner import Runner
 
     from o2f_core.cli import load_task_config
-    from o2f_det.demo import make_progress_hook
+    from o2f_det.demo import configure_demo_training, make_progress_hook
     from o2f_det.visualization import set_data_root
 
     cfg = load_task_config(config, 'crowd')
     set_data_root(cfg, data_dir)
-    for loader in ('train_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.pipeline = [
-            dict(step, scale=(args.width, args.height)) if step['type'] == 'Resize' else step
-            for step in cfg[loader].dataset.pipeline]
-    cfg.train_cfg.max_epochs = args.epochs
-    cfg.train_cfg.val_interval = args.epochs + 1  # evaluated afterwards, per NMS threshold
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.test_evaluator = []  # the demo evaluates the collected predictions itself
-    milestone = max(1, args.epochs - max(1, args.epochs // 6))  # lr x0.1 for the last ~1/6
-    iters = args.epochs * math.ceil(args.num_train / cfg.train_dataloader.batch_size)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=min(100, iters)),
-        dict(type='MultiStepLR', by_epoch=True, milestones=[milestone], gamma=0.1),
-    ]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=args.epochs,
-                                        max_keep_ckpts=1, save_optimizer=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
-    cfg.randomness = dict(seed=seed)
-    cfg.work_dir = work_dir
-    cfg.log_level = 'WARNING'
-    cfg.load_from = None
+    # evaluated afterwards, per NMS threshold, from the collected predictions
+    configure_demo_training(cfg, (args.width, args.height), args.epochs, args.num_train, seed,
+                            work_dir)
+    cfg.test_evaluator = []
     with contextlib.redirect_stdout(io.StringIO()):
         runner = Runner.from_cfg(cfg)
     if load_from is None:

@@ -173,6 +173,34 @@ def make_progress_hook(name: str, snapshot_dir: str, early_epoch: int):
     return DemoProgressHook()
 
 
+def configure_demo_training(cfg, scale: tuple[int, int], epochs: int, num_train: int, seed: int,
+                            work_dir: str) -> None:
+    """The demos' shared CPU schedule, in place: images resized to ``scale`` (w, h), ``epochs``
+    epochs with a 100-iteration warm-up and lr x0.1 for the last ~1/6, one final checkpoint,
+    quiet logs, and no validation during training (the demos evaluate afterwards, with and
+    without NMS)."""
+    for loader in ('train_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.pipeline = [
+            dict(step, scale=scale) if step['type'] == 'Resize' else step
+            for step in cfg[loader].dataset.pipeline]
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs + 1
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    milestone = max(1, epochs - max(1, epochs // 6))
+    iters = epochs * math.ceil(num_train / cfg.train_dataloader.batch_size)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=min(100, iters)),
+        dict(type='MultiStepLR', by_epoch=True, milestones=[milestone], gamma=0.1),
+    ]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=epochs,
+                                        max_keep_ckpts=1, save_optimizer=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    cfg.load_from = None  # evaluation weights are loaded strictly, apart
+
+
 def build_runner(name: str, config: str, data_dir: str, work_dir: str, args,
                  load_from: str | None = None):
     """The mmengine Runner of one demo config, pointed at ``data_dir`` and quiet.
@@ -187,27 +215,8 @@ def build_runner(name: str, config: str, data_dir: str, work_dir: str, args,
 
     cfg = load_task_config(config, 'det')
     set_data_root(cfg, data_dir)
-    for loader in ('train_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.pipeline = [
-            dict(step, scale=(args.size, args.size)) if step['type'] == 'Resize' else step
-            for step in cfg[loader].dataset.pipeline]
-    cfg.train_cfg.max_epochs = args.epochs
-    # No validation during training: the demo evaluates afterwards, with and without NMS.
-    cfg.train_cfg.val_interval = args.epochs + 1
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    milestone = max(1, args.epochs - max(1, args.epochs // 6))  # lr x0.1 for the last ~1/6
-    iters = args.epochs * math.ceil(args.num_train / cfg.train_dataloader.batch_size)
-    cfg.param_scheduler = [
-        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=min(100, iters)),
-        dict(type='MultiStepLR', by_epoch=True, milestones=[milestone], gamma=0.1),
-    ]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=args.epochs,
-                                        max_keep_ckpts=1, save_optimizer=False)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
-    cfg.randomness = dict(seed=args.seed)
-    cfg.work_dir = work_dir
-    cfg.log_level = 'WARNING'
-    cfg.load_from = None  # evaluation weights are loaded strictly below
+    configure_demo_training(cfg, (args.size, args.size), args.epochs, args.num_train, args.seed,
+                            work_dir)
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools' "loading annotations"
         runner = Runner.from_cfg(cfg)
     if load_from is None:
