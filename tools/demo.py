@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The CPU demos. ``make demo``: FCOS needs NMS, o2f does not (:mod:`o2f_det.demo`).
 ``make demo-crowd`` (``--crowd``): the NMS dilemma in crowds, FCOS at every NMS threshold vs o2f
-and POTO without NMS (:mod:`o2f_crowd.demo`).
+and POTO without NMS (:mod:`o2f_det.crowd_demo`).
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs 24] [--num-train 400]
                          [--num-val 100] [--size 160] [--seed 0] [--quick]
@@ -14,7 +14,7 @@ import sys
 if __name__ == '__main__':
     argv = sys.argv[1:]
     if '--crowd' in argv:
-        from o2f_crowd.demo import main
+        from o2f_det.crowd_demo import main
 
         sys.exit(main([arg for arg in argv if arg != '--crowd']))
     from o2f_det.demo import main

@@ -74,7 +74,7 @@ def test_nms_from_raw_outputs_equals_the_heads_own_nms():
     import torch
 
     from o2f_core.eval_runner import switch_nms
-    from o2f_crowd.demo import RAW_MAX_PER_IMG, nms_per_threshold
+    from o2f_det.crowd_demo import RAW_MAX_PER_IMG, nms_per_threshold
 
     model, batch = _tiny_fcos_and_batch()
     head = model.bbox_head
@@ -99,7 +99,7 @@ def test_nms_from_raw_outputs_equals_the_heads_own_nms():
 
 
 def test_metrics_and_duplicate_rate_of_hand_made_detections(tmp_path):
-    from o2f_crowd.demo import evaluate_setting, load_gt_persons
+    from o2f_det.crowd_demo import evaluate_setting, load_gt_persons
 
     gt = [{"ID": "a", "height": 60, "width": 80, "gtboxes": [
         {"tag": "person", "fbox": [0, 0, 20, 50], "extra": {}},
@@ -131,7 +131,7 @@ def test_metrics_and_duplicate_rate_of_hand_made_detections(tmp_path):
 
 
 def test_summary_is_mean_and_sample_std_over_seeds():
-    from o2f_crowd.demo import format_table, summarize
+    from o2f_det.crowd_demo import format_table, summarize
 
     summary = summarize({"o2f w/o NMS": {"AP": [0.5, 0.7], "mMR": [0.4, 0.4], "Recall": [1, 1],
                                           "JI": [0.2, 0.6], "dup_rate": [0.0, 0.1]}})
@@ -143,7 +143,7 @@ def test_summary_is_mean_and_sample_std_over_seeds():
 
 
 def test_seeds_knob_trains_every_detector_once_per_seed(tmp_path, monkeypatch):
-    import o2f_crowd.demo as demo
+    import o2f_det.crowd_demo as demo
 
     calls = []
 
@@ -168,7 +168,7 @@ def test_seeds_knob_trains_every_detector_once_per_seed(tmp_path, monkeypatch):
 
 
 def test_bad_arguments_are_one_line_exit_2(tmp_path, capsys):
-    from o2f_crowd.demo import main
+    from o2f_det.crowd_demo import main
 
     for bad in (["--seeds", "0"], ["--height", "32"]):
         assert main([*bad, "--work-dir", str(tmp_path / "x")]) == 2
@@ -188,7 +188,7 @@ def test_bad_arguments_are_one_line_exit_2(tmp_path, capsys):
 def test_quick_crowd_demo_end_to_end(tmp_path):
     from PIL import Image
 
-    from o2f_crowd.demo import NMS_THRESHOLDS, duplicate_rate, load_gt_persons
+    from o2f_det.crowd_demo import NMS_THRESHOLDS, duplicate_rate, load_gt_persons
 
     work_dir = tmp_path / "demo"
     run = subprocess.run([sys.executable, DEMO, "--crowd", "--quick", "--jobs", "1",

@@ -40,7 +40,7 @@ import numpy as np
 
 from o2f_core.cli import OneLineArgumentParser, exit_on_cli_error
 
-REPO_ROOT = str(Path(__file__).resolve().parents[4])  # packages/o2f-crowd/src/o2f_crowd/demo.py
+REPO_ROOT = str(Path(__file__).resolve().parents[4])  # packages/o2f-det/src/o2f_det/crowd_demo.py
 CONFIGS = {name: osp.join(REPO_ROOT, 'configs', 'crowd', f'{name.lower()}_crowd_demo_cpu.py')
            for name in ('FCOS', 'o2f', 'POTO')}
 NMS_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -92,8 +92,7 @@ def parse_args(argv):
 def prepare_data(args) -> str:
     """Write (or reuse) the crowd dataset; returns its directory."""
     from o2f_core.io import owns_directory, read_owner_marker
-
-    from .synthetic_crowd import LAYOUT, OWNER, write_crowd_dataset
+    from o2f_crowd.synthetic_crowd import LAYOUT, OWNER, write_crowd_dataset
 
     log = _log()
     data_dir = osp.join(args.work_dir, 'data')
@@ -257,7 +256,7 @@ def evaluate_setting(predictions: list[dict], gt_path: str, gt_persons: dict,
     duplicate rate of the same written records."""
     import torch
 
-    from .metrics import O2FCrowdHumanMetric
+    from o2f_crowd.metrics import O2FCrowdHumanMetric
 
     metric = O2FCrowdHumanMetric(ann_file=gt_path, metric=['AP', 'MR', 'JI', 'Recall'],
                                  outfile_prefix=outfile_prefix)
